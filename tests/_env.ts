@@ -1,0 +1,42 @@
+// Where the tests find their external programs, and how they react when one is missing:
+// locally a missing program skips the tests that need it; under CI=true it is a failure.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+
+/** The project root (the folder holding deno.json). */
+export const projectRoot: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** True under CI, where a missing Redis or Celery must fail rather than skip. */
+export const inCI: boolean = process.env.CI === "true";
+
+/** `redis-server` to start in tests. */
+export const redisServerBin: string = process.env.REDIS_SERVER ?? "redis-server";
+
+/** Python interpreters with a real Celery installed, by Celery minor version. */
+export const celeryPythons: Readonly<Record<"5.2" | "5.6", string>> = {
+  // Debian's python3-celery (5.2.6, kombu 5.2.4) lives under the system interpreter only.
+  "5.2": process.env.CELERY52_PYTHON ?? "/usr/bin/python3",
+  // Celery 5.6.3 / kombu 5.6.2 in a venv that .ci/run creates.
+  "5.6": process.env.CELERY56_PYTHON ?? `${projectRoot}.venv56/bin/python`,
+};
+
+/** Path of a file in `../shared` (the spec and the real-Celery fixtures). */
+export function sharedPath(relative: string): string {
+  return fileURLToPath(new URL(`../../shared/${relative}`, import.meta.url));
+}
+
+/**
+ * Returns `false` (run the test) when the requirement holds, or a skip reason otherwise.
+ * Under CI a missing requirement throws, so the suite fails loudly instead of skipping.
+ */
+export function requirement(ok: boolean, what: string): false | string {
+  if (ok) return false;
+  if (inCI) throw new Error(`Required for the tests under CI but missing: ${what}`);
+  return `missing: ${what}`;
+}
+
+/** Whether a file exists (for interpreter checks). */
+export function exists(path: string): boolean {
+  return existsSync(path);
+}
