@@ -1,0 +1,435 @@
+/**
+ * `RedisBackend`: Celery's Redis result backend over any {@linkcode RedisDriver}.
+ *
+ * @module
+ */
+import {
+  assertCeleryVersion,
+  atLeast,
+  type CeleryVersion,
+  DEFAULT_CELERY_VERSION,
+} from "./celery_version.ts";
+import { formatDateDone } from "./date_done.ts";
+import type { RedisArg, RedisDriver, RedisReply } from "./driver.ts";
+import { BackendClosedError, BackendStoreError, ContentDisallowedError, DecodeError } from "./errors.ts";
+import { KeyBuilder } from "./keys.ts";
+import { buildMeta, type TaskMeta, type TaskRequest } from "./meta.ts";
+import {
+  asDecodeError,
+  createSerializer,
+  type KombuJsonDialect,
+  type ResultSerializer,
+  type SerializerName,
+} from "./serializers.ts";
+import { EXCEPTION_STATES, READY_STATES, type TaskState } from "./states.ts";
+import { AsyncResult } from "./async_result.ts";
+import { PollingConsumer, type PollingConsumerOptions } from "./consumer/polling_consumer.ts";
+import { ResultConsumer, type ResultConsumerOptions } from "./consumer/result_consumer.ts";
+import type { ResultWaiter } from "./consumer/waiters.ts";
+import { TaskError, toExceptionInfo, tracebackOf } from "./task_error.ts";
+
+/** Celery refuses string payloads over this many characters (redis.py `_MAX_STR_VALUE_SIZE`). */
+const MAX_STR_VALUE_SIZE = 536_870_912;
+
+/** Options of {@linkcode RedisBackend}, named after Celery's settings. */
+export interface RedisBackendOptions {
+  /**
+   * The Celery release line to be byte-compatible with: decides `date_done`'s form, the
+   * `globalKeyprefix` joining rule and (unless `jsonDialect` is set) kombu's JSON dialect.
+   * @default {"5.6"}
+   */
+  celeryVersion?: CeleryVersion | undefined;
+  /** `result_backend_transport_options['global_keyprefix']`. @default {undefined} */
+  globalKeyprefix?: string | undefined;
+  /** `result_expires` in seconds, truncated to an integer; `0` or `null` stores without TTL. @default {86400} */
+  resultExpires?: number | null | undefined;
+  /** `result_extended`: store the task name, args, kwargs, worker, retries and queue. @default {false} */
+  resultExtended?: boolean | undefined;
+  /** `result_serializer`. @default {"json"} */
+  resultSerializer?: SerializerName | undefined;
+  /** `result_accept_content`: serializers allowed when reading. @default {[resultSerializer]} */
+  accept?: readonly SerializerName[] | undefined;
+  /** kombu JSON dialect to write. @default {"5.2" for celeryVersion 5.2, else "5.3"} */
+  jsonDialect?: KombuJsonDialect | undefined;
+  /** The app's `timezone`, used for `date_done` by Celery 5.5+. @default {"UTC"} */
+  timezone?: string | undefined;
+  /** Decode integral floats as `PyFloat`, so results re-encode byte-exactly. @default {false} */
+  preserveFloats?: boolean | undefined;
+  /** The clock for `date_done`. @default {() => new Date()} */
+  now?: (() => Date) | undefined;
+  /**
+   * How to wait for results: `"pubsub"` (needs a driver that can subscribe), `"polling"`, or
+   * options for either.
+   * @default {"pubsub" when the driver can subscribe, else "polling"}
+   */
+  consumer?:
+    | "pubsub"
+    | "polling"
+    | ({ type: "pubsub" } & ResultConsumerOptions)
+    | ({ type: "polling" } & PollingConsumerOptions)
+    | undefined;
+}
+
+/** Options of {@linkcode RedisBackend.storeResult}. */
+export interface StoreResultOptions {
+  /** The traceback text to store. @default {null, or the error's stack for exception states} */
+  traceback?: string | null | undefined;
+  /** The request the result belongs to (group, parent, extended fields, children). */
+  request?: TaskRequest | undefined;
+}
+
+/**
+ * Celery's Redis result backend: reads and writes task results exactly as Python Celery does.
+ * Create one with `createBackend()`, or directly from a driver.
+ *
+ * @example Store a result and read it back
+ * ```ts
+ * import { memoryDriver, RedisBackend } from "../mod.ts";
+ * await using backend = new RedisBackend(memoryDriver());
+ * await backend.markAsDone("task-1", { answer: 42 });
+ * const meta = await backend.getTaskMeta("task-1");
+ * console.log(meta.status, meta.result); // SUCCESS { answer: 42 }
+ * ```
+ */
+export class RedisBackend implements AsyncDisposable {
+  /** The driver commands go through. */
+  readonly driver: RedisDriver;
+  /** Key names for this configuration. */
+  readonly keys: KeyBuilder;
+  /** The serializer results are written with. */
+  readonly serializer: ResultSerializer;
+  /** The Celery version whose bytes are written. */
+  readonly celeryVersion: CeleryVersion;
+  /** TTL in seconds for stored results, or 0 for none. */
+  readonly expires: number;
+  /** Whether extended fields are written. */
+  readonly resultExtended: boolean;
+  readonly #accepted: boolean;
+  readonly #timezone: string | undefined;
+  readonly #now: () => Date;
+  readonly #consumerOption: RedisBackendOptions["consumer"];
+  #consumer: ResultWaiter | undefined;
+  #closed = false;
+
+  /**
+   * @param driver The Redis driver to use (the backend closes it on `close()`).
+   * @param options Celery settings.
+   */
+  constructor(driver: RedisDriver, options: RedisBackendOptions = {}) {
+    this.driver = driver;
+    this.celeryVersion = assertCeleryVersion(options.celeryVersion ?? DEFAULT_CELERY_VERSION);
+    this.keys = new KeyBuilder(options.globalKeyprefix, this.celeryVersion);
+    const serializerName = options.resultSerializer ?? "json";
+    this.serializer = createSerializer(serializerName, {
+      jsonDialect: options.jsonDialect ?? (atLeast(this.celeryVersion, "5.3") ? "5.3" : "5.2"),
+      preserveFloats: options.preserveFloats,
+    });
+    this.#accepted = (options.accept ?? [serializerName]).includes(serializerName);
+    const expires = options.resultExpires === undefined ? 86_400 : options.resultExpires;
+    if (expires !== null && (typeof expires !== "number" || Number.isNaN(expires) || expires < 0)) {
+      throw new RangeError(`resultExpires must be a non-negative number of seconds, got ${expires}`);
+    }
+    this.expires = expires === null ? 0 : Math.trunc(expires);
+    this.resultExtended = options.resultExtended ?? false;
+    this.#timezone = options.timezone;
+    this.#now = options.now ?? (() => new Date());
+    this.#consumerOption = options.consumer;
+  }
+
+  // ---- Waiting --------------------------------------------------------------------------------
+
+  /**
+   * The consumer that waits for results, created on first use: pub/sub on one shared subscription
+   * connection when the driver can subscribe, polling with one MGET per tick otherwise.
+   */
+  get consumer(): ResultWaiter {
+    if (this.#closed) throw new BackendClosedError();
+    if (!this.#consumer) {
+      const option = this.#consumerOption;
+      const settings = typeof option === "object" ? option : { type: option };
+      const type = settings.type ?? (this.driver.openSubscriber ? "pubsub" : "polling");
+      this.#consumer = type === "pubsub"
+        ? new ResultConsumer(this, settings as ResultConsumerOptions)
+        : new PollingConsumer(this, settings as PollingConsumerOptions);
+    }
+    return this.#consumer;
+  }
+
+  /** An {@linkcode AsyncResult} for a task id (Celery's `AsyncResult(id)`). */
+  asyncResult(taskId: string): AsyncResult {
+    return new AsyncResult(taskId, this);
+  }
+
+  // ---- Celery's raw key/value operations -------------------------------------------------
+
+  /** GET: the raw stored bytes of a key, or `null`. */
+  async get(key: string): Promise<Uint8Array | null> {
+    return asBytes(await this.#send(["GET", key]));
+  }
+
+  /** MGET: the raw stored bytes of several keys (one command), `null` for missing ones. */
+  async mget(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    if (keys.length === 0) return [];
+    const reply = await this.#send(["MGET", ...keys]);
+    if (!Array.isArray(reply)) throw new DecodeError("MGET did not return an array");
+    return reply.map(asBytes);
+  }
+
+  /**
+   * Celery's `set`: stores the value with the result TTL and publishes the same bytes on the
+   * channel of the same name, in one MULTI/EXEC.
+   */
+  async set(key: string, value: string | Uint8Array): Promise<void> {
+    if (typeof value === "string" && value.length > MAX_STR_VALUE_SIZE) {
+      throw new BackendStoreError("value too large for Redis backend");
+    }
+    const store: RedisArg[] = this.expires > 0
+      ? ["SETEX", key, this.expires, value]
+      : ["SET", key, value];
+    const replies = await this.#transaction([store, ["PUBLISH", key, value]]);
+    const failed = replies.find((r) => r instanceof Error);
+    if (failed) throw failed;
+  }
+
+  /** DEL: removes a key. */
+  async delete(key: string): Promise<void> {
+    await this.#send(["DEL", key]);
+  }
+
+  /** INCR: increments a counter key and returns its new value. */
+  async incr(key: string): Promise<number> {
+    return Number(await this.#send(["INCRBY", key, 1]));
+  }
+
+  /** EXPIRE: sets a key's TTL in seconds. */
+  async expire(key: string, seconds: number): Promise<void> {
+    await this.#send(["EXPIRE", key, Math.trunc(seconds)]);
+  }
+
+  // ---- Encoding -------------------------------------------------------------------------------
+
+  /** Encodes a value with the result serializer (kombu `dumps`). */
+  encode(value: unknown): string | Uint8Array {
+    return this.serializer.encode(value);
+  }
+
+  /**
+   * Decodes a stored payload with the result serializer (kombu `loads`).
+   * @throws {ContentDisallowedError} for a payload in another serializer, or when the configured
+   * serializer is not in `accept`.
+   * @throws {DecodeError} for corrupt bytes.
+   */
+  decode(payload: Uint8Array, what = "a stored payload"): unknown {
+    if (!this.#accepted) {
+      throw new ContentDisallowedError(
+        `Refusing to deserialize ${what}: ${this.serializer.contentType} is not in accept`,
+      );
+    }
+    try {
+      return this.serializer.decode(payload);
+    } catch (error) {
+      throw asDecodeError(error, what);
+    }
+  }
+
+  // ---- Task meta ------------------------------------------------------------------------------
+
+  /**
+   * Reads a task's meta as Python's `get_task_meta` does: a missing key is `PENDING`; for RETRY,
+   * FAILURE and REVOKED the result is rebuilt into a {@linkcode TaskError}.
+   * @throws {DecodeError} when the stored bytes are corrupt or not a Celery meta.
+   */
+  async getTaskMeta(taskId: string): Promise<TaskMeta> {
+    const key = this.keys.task(taskId);
+    return this.metaFromPayload(taskId, asBytes(await this.#send(["GET", key])));
+  }
+
+  /** Reads several tasks' metas with one MGET, in the order of `taskIds`. */
+  async getMany(taskIds: readonly string[]): Promise<TaskMeta[]> {
+    const keys = taskIds.map((id) => this.keys.task(id));
+    const payloads = await this.mget(keys);
+    return payloads.map((payload, i) => this.metaFromPayload(taskIds[i]!, payload));
+  }
+
+  /** Whether a task has a stored record at all (tells an unknown or expired id from PENDING). */
+  async exists(taskId: string): Promise<boolean> {
+    const payload = asBytes(await this.#send(["GET", this.keys.task(taskId)]));
+    return payload !== null && payload.length > 0;
+  }
+
+  /** Decodes a stored task payload (`null` meaning no key) into its meta. */
+  metaFromPayload(taskId: string, payload: Uint8Array | null): TaskMeta {
+    if (payload === null || payload.length === 0) return { status: "PENDING", result: null };
+    const decoded = this.decode(payload, `the result of task ${taskId}`);
+    if (decoded === null || typeof decoded !== "object" || Array.isArray(decoded)) {
+      throw new DecodeError(`The stored result of task ${taskId} is not a Celery meta object`);
+    }
+    const meta = decoded as TaskMeta;
+    if (typeof meta.status !== "string") {
+      throw new DecodeError(`The stored result of task ${taskId} has no status`);
+    }
+    if (EXCEPTION_STATES.has(meta.status) && meta.result) {
+      try {
+        meta.result = TaskError.fromExceptionInfo(meta.result, {
+          taskId: typeof meta.task_id === "string" ? meta.task_id : taskId,
+          state: meta.status,
+          traceback: typeof meta.traceback === "string" ? meta.traceback : null,
+        });
+      } catch (error) {
+        throw asDecodeError(error, `the ${meta.status} record of task ${taskId}`);
+      }
+    } else if (EXCEPTION_STATES.has(meta.status)) {
+      meta.result = null;
+    }
+    return meta;
+  }
+
+  /**
+   * Stores a task's state and result as a Celery worker does: skips the write if the task already
+   * succeeded, then SETEX (or SET) and PUBLISH of the same bytes in one MULTI/EXEC. For RETRY,
+   * FAILURE and REVOKED an `Error` result is stored as Celery's exception record.
+   * @returns The meta as stored, or `undefined` when a stored SUCCESS kept it from being written.
+   */
+  async storeResult(
+    taskId: string,
+    result: unknown,
+    state: TaskState,
+    options: StoreResultOptions = {},
+  ): Promise<TaskMeta | undefined> {
+    if (typeof state !== "string" || state === "") {
+      throw new TypeError("state must be a non-empty string such as SUCCESS");
+    }
+    const key = this.keys.task(taskId);
+    const isException = EXCEPTION_STATES.has(state) && isThrown(result);
+    const meta = buildMeta({
+      taskId,
+      state,
+      result: isException ? toExceptionInfo(result) : result,
+      traceback: options.traceback !== undefined
+        ? options.traceback
+        : isException
+        ? tracebackOf(result)
+        : null,
+      request: options.request,
+      dateDone: READY_STATES.has(state)
+        ? formatDateDone(this.#now(), {
+          celeryVersion: this.celeryVersion,
+          timezone: this.#timezone,
+        })
+        : null,
+      extended: this.resultExtended,
+      stamps: atLeast(this.celeryVersion, "5.3"),
+    });
+    const payload = this.encode(meta);
+    // Celery's never-overwrite-SUCCESS guard (a GET, not atomic, exactly as in Python).
+    if (await this.#storedStatus(taskId, key) === "SUCCESS") return undefined;
+    await this.set(key, payload);
+    return meta;
+  }
+
+  /** Stores SUCCESS with the task's return value. */
+  markAsDone(taskId: string, result: unknown, request?: TaskRequest): Promise<TaskMeta | undefined> {
+    return this.storeResult(taskId, result, "SUCCESS", { request });
+  }
+
+  /** Stores FAILURE with the exception (its stack as the traceback unless one is given). */
+  markAsFailure(
+    taskId: string,
+    error: unknown,
+    options: StoreResultOptions = {},
+  ): Promise<TaskMeta | undefined> {
+    return this.storeResult(taskId, asThrown(error), "FAILURE", options);
+  }
+
+  /**
+   * Stores STARTED with `{ pid, hostname }` (or any meta), as a worker does under
+   * `task_track_started`.
+   */
+  markAsStarted(
+    taskId: string,
+    meta: Record<string, unknown> = {},
+    request?: TaskRequest,
+  ): Promise<TaskMeta | undefined> {
+    return this.storeResult(taskId, meta, "STARTED", { request });
+  }
+
+  /** Stores RETRY with the exception that caused it (or `null` when retried without one). */
+  markAsRetry(
+    taskId: string,
+    error: unknown | null,
+    options: StoreResultOptions = {},
+  ): Promise<TaskMeta | undefined> {
+    return this.storeResult(taskId, error === null ? null : asThrown(error), "RETRY", options);
+  }
+
+  /**
+   * Stores REVOKED with Celery's `TaskRevokedError(reason)`; Celery's reasons are `revoked`,
+   * `expired` and `terminated`.
+   */
+  markAsRevoked(
+    taskId: string,
+    reason = "",
+    request?: TaskRequest,
+  ): Promise<TaskMeta | undefined> {
+    const error = new TaskError("TaskRevokedError", [reason], "celery.exceptions");
+    return this.storeResult(taskId, error, "REVOKED", { request, traceback: null });
+  }
+
+  /** Deletes a task's result and stops waiting on it (Celery's `forget`: DEL + `cancel_for`). */
+  async forget(taskId: string): Promise<void> {
+    await this.delete(this.keys.task(taskId));
+    this.#consumer?.cancelFor(taskId);
+  }
+
+  // ---- Lifecycle ------------------------------------------------------------------------------
+
+  /** Closes the driver's connections. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#consumer?.stop();
+    await this.driver.close();
+  }
+
+  /** Same as {@linkcode RedisBackend.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #storedStatus(taskId: string, key: string): Promise<unknown> {
+    const payload = asBytes(await this.#send(["GET", key]));
+    if (payload === null || payload.length === 0) return "PENDING";
+    const decoded = this.decode(payload, `the result of task ${taskId}`);
+    return (decoded as { status?: unknown } | null)?.status;
+  }
+
+  #send(command: RedisArg[]): Promise<RedisReply> {
+    if (this.#closed) return Promise.reject(new BackendClosedError());
+    return this.driver.send(command);
+  }
+
+  #transaction(commands: RedisArg[][]): Promise<RedisReply[]> {
+    if (this.#closed) return Promise.reject(new BackendClosedError());
+    return this.driver.transaction(commands);
+  }
+}
+
+function asBytes(reply: RedisReply): Uint8Array | null {
+  if (reply === null || reply instanceof Uint8Array) return reply;
+  if (typeof reply === "string") return new TextEncoder().encode(reply);
+  throw new DecodeError(`Expected a string reply from Redis, got ${describeReply(reply)}`);
+}
+
+function describeReply(reply: RedisReply): string {
+  return Array.isArray(reply) ? "an array" : typeof reply;
+}
+
+function isThrown(value: unknown): boolean {
+  return value instanceof Error ||
+    (value !== null && typeof value === "object" && typeof (value as { excType?: unknown }).excType === "string");
+}
+
+// A failure stored with a non-error value (a string, say) still needs an exception record.
+function asThrown(value: unknown): unknown {
+  return isThrown(value) ? value : new Error(String(value));
+}

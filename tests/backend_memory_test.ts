@@ -1,0 +1,4 @@
+import { memoryDriver } from "../mod.ts";
+import { defineBackendConformance } from "./_backend_conformance.ts";
+
+defineBackendConformance("memory", () => Promise.resolve(memoryDriver()));

@@ -1,0 +1,47 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { formatDateDone, parseDateDone } from "../src/date_done.ts";
+
+test("formatDateDone() omits the fraction when microseconds are zero, like isoformat()", () => {
+  const date = new Date(Date.UTC(2024, 0, 1, 0, 0, 0, 0));
+  assert.equal(formatDateDone(date, { celeryVersion: "5.6" }), "2024-01-01T00:00:00+00:00");
+  assert.equal(formatDateDone(date, { celeryVersion: "5.2" }), "2024-01-01T00:00:00");
+  assert.equal(
+    formatDateDone(date, { celeryVersion: "5.6", extraMicroseconds: 4 }),
+    "2024-01-01T00:00:00.000004+00:00",
+  );
+});
+
+test("formatDateDone() ignores the app timezone before Celery 5.5", () => {
+  const date = new Date(Date.UTC(2024, 6, 1, 12, 0, 0, 500));
+  assert.equal(
+    formatDateDone(date, { celeryVersion: "5.4", timezone: "Asia/Kolkata" }),
+    "2024-07-01T12:00:00.500000+00:00",
+  );
+  assert.equal(
+    formatDateDone(date, { celeryVersion: "5.5", timezone: "Asia/Kolkata" }),
+    "2024-07-01T17:30:00.500000+05:30",
+  );
+  assert.throws(() => formatDateDone(date, { celeryVersion: "5.6", timezone: "Mars/Base" }), RangeError);
+});
+
+test("parseDateDone() reads every form Celery versions write, including the +19:00 bug", () => {
+  const instant = Date.UTC(2026, 10, 24, 11, 39, 15, 803);
+  for (
+    const text of [
+      "2026-11-24T11:39:15.803325",
+      "2026-11-24T11:39:15.803325+00:00",
+      "2026-11-24T12:39:15.803325+01:00",
+      "2026-11-24T11:39:15.803Z",
+    ]
+  ) {
+    assert.equal(parseDateDone(text)?.getTime(), instant, text);
+  }
+  // UTC-5 rendered as +19:00 by LocalTimezone.fromutc: the printed wall time is the next day's.
+  assert.equal(
+    parseDateDone("2026-11-25T06:39:34.463979+19:00")?.toISOString(),
+    "2026-11-24T11:39:34.463Z",
+  );
+  assert.equal(parseDateDone(null), null);
+  assert.equal(parseDateDone("yesterday"), null);
+});
