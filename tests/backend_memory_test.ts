@@ -2,3 +2,6 @@ import { memoryDriver } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
 
 defineBackendConformance("memory", () => Promise.resolve(memoryDriver()));
+import { defineConsumerConformance } from "./_consumer_conformance.ts";
+
+defineConsumerConformance("memory", () => Promise.resolve(memoryDriver()));

@@ -7,6 +7,7 @@ import {
   tcpDriver,
 } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
+import { defineConsumerConformance } from "./_consumer_conformance.ts";
 import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
 
 let server: RedisServer;
@@ -19,6 +20,12 @@ after(async () => {
 
 defineBackendConformance("tcp", async () => {
   const driver = tcpDriver({ port: server.port, password: "s3cret-pw", db: 3 });
+  await driver.send(["FLUSHDB"]);
+  return driver;
+});
+
+defineConsumerConformance("tcp", async () => {
+  const driver = tcpDriver({ port: server.port, password: "s3cret-pw", db: 4 });
   await driver.send(["FLUSHDB"]);
   return driver;
 });

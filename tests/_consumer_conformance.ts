@@ -1,0 +1,250 @@
+// One behaviour suite for waiting (ResultConsumer, PollingConsumer, AsyncResult, GroupResult),
+// run over every driver. Each driver's test file calls defineConsumerConformance().
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  GroupResult,
+  PollingConsumer,
+  RedisBackend,
+  type RedisBackendOptions,
+  type RedisDriver,
+  TaskError,
+  type TaskMeta,
+  TimeoutError,
+} from "../mod.ts";
+import type { DriverFactory } from "./_backend_conformance.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Channels the server has subscriptions for, as `PUBSUB CHANNELS` reports. */
+export async function channels(driver: RedisDriver): Promise<string[]> {
+  const reply = await driver.send(["PUBSUB", "CHANNELS"]);
+  return (reply as Uint8Array[]).map((c) => new TextDecoder().decode(c)).sort();
+}
+
+/** Waits until no channel is subscribed (unsubscribes are confirmed asynchronously). */
+export async function noChannelsLeft(driver: RedisDriver, withinMs = 2000): Promise<string[]> {
+  const start = Date.now();
+  let left = await channels(driver);
+  while (left.length > 0 && Date.now() - start < withinMs) {
+    await sleep(10);
+    left = await channels(driver);
+  }
+  return left;
+}
+
+export function defineConsumerConformance(driverName: string, makeDriver: DriverFactory): void {
+  const named = (subject: string) => `${driverName}: ${subject}`;
+  async function backendWith(options: RedisBackendOptions = {}) {
+    return new RedisBackend(await makeDriver(), options);
+  }
+
+  test(named("AsyncResult.get() resolves when a later result is stored, seeing every state"), async () => {
+    await using backend = await backendWith();
+    const seen: string[] = [];
+    const result = backend.asyncResult("w1");
+    const waiting = result.get({ onMessage: (m) => seen.push(m.status), timeout: 5000 });
+    await sleep(20);
+    await backend.markAsStarted("w1", { pid: 1, hostname: "w" });
+    await backend.storeResult("w1", { done: 1, total: 2 }, "PROGRESS");
+    await backend.markAsRetry("w1", new Error("again"));
+    await backend.markAsDone("w1", 99);
+    assert.equal(await waiting, 99);
+    assert.deepEqual(seen, ["STARTED", "PROGRESS", "RETRY", "SUCCESS"]);
+    assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("AsyncResult.get() reads a result stored before the wait began"), async () => {
+    await using backend = await backendWith();
+    await backend.markAsDone("w2", "early");
+    assert.equal(await backend.asyncResult("w2").get({ timeout: 2000 }), "early");
+    assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("AsyncResult.get() rejects FAILURE and REVOKED, or returns them with propagate false"), async () => {
+    await using backend = await backendWith();
+    await backend.markAsFailure("w3", new TaskError("ValueError", ["bad"], "builtins"));
+    await assert.rejects(backend.asyncResult("w3").get(), (e: unknown) =>
+      e instanceof TaskError && e.name === "ValueError" && e.message === "bad");
+    const returned = await backend.asyncResult("w3").get({ propagate: false });
+    assert.ok(returned instanceof TaskError);
+    await backend.markAsRevoked("w4", "revoked");
+    await assert.rejects(backend.asyncResult("w4").get(), (e: unknown) =>
+      e instanceof TaskError && e.name === "TaskRevokedError");
+  });
+
+  test(named("AsyncResult.get() times out with TimeoutError and releases the channel"), async () => {
+    await using backend = await backendWith();
+    await assert.rejects(backend.asyncResult("never").get({ timeout: 50 }), (e: unknown) =>
+      e instanceof TimeoutError && e.message === "The operation timed out.");
+    assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("an aborted wait rejects with the signal's reason and releases the channel"), async () => {
+    await using backend = await backendWith();
+    const controller = new AbortController();
+    const other = backend.asyncResult("keep").get({ timeout: 5000 });
+    const waiting = backend.asyncResult("abort-me").get({ signal: controller.signal });
+    await sleep(30);
+    controller.abort(new Error("caller gave up"));
+    await assert.rejects(waiting, /caller gave up/);
+    if (backend.driver.openSubscriber && backend.consumer instanceof PollingConsumer === false) {
+      const start = Date.now();
+      while ((await channels(backend.driver)).length !== 1 && Date.now() - start < 2000) await sleep(10);
+      assert.deepEqual(await channels(backend.driver), ["celery-task-meta-keep"]);
+    }
+    await backend.markAsDone("keep", 1);
+    assert.equal(await other, 1);
+    assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("forget() stops waits on the task and releases its channel"), async () => {
+    await using backend = await backendWith();
+    const waiting = backend.asyncResult("fg").get();
+    await sleep(30);
+    await backend.asyncResult("fg").forget();
+    await assert.rejects(waiting, /Stopped waiting for task fg/);
+    assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("AsyncResult.states() yields each state until ready; break releases"), async () => {
+    await using backend = await backendWith();
+    const states: string[] = [];
+    const iterate = (async () => {
+      for await (const meta of backend.asyncResult("st").states()) states.push(meta.status);
+    })();
+    await sleep(30);
+    await backend.storeResult("st", { step: 1 }, "PROGRESS");
+    await sleep(20);
+    await backend.markAsDone("st", "done");
+    await iterate;
+    assert.deepEqual(states, ["PROGRESS", "SUCCESS"]);
+
+    await backend.storeResult("st-break", { step: 1 }, "PROGRESS");
+    for await (const meta of backend.asyncResult("st-break").states()) {
+      assert.equal(meta.status, "PROGRESS");
+      break;
+    }
+    assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("AsyncResult reads state, extended fields, dateDone and exists()"), async () => {
+    await using backend = await backendWith({ resultExtended: true });
+    const r = backend.asyncResult("info");
+    assert.equal(await r.state(), "PENDING");
+    assert.equal(await r.exists(), false);
+    await backend.markAsDone("info", [1], {
+      task: "proj.t",
+      args: [1],
+      kwargs: { a: 1 },
+      hostname: "w@h",
+      retries: 2,
+      deliveryInfo: { routingKey: "q1" },
+    });
+    assert.equal(await r.exists(), true);
+    assert.equal(await r.ready(), true);
+    assert.equal(await r.successful(), true);
+    assert.equal(await r.failed(), false);
+    assert.deepEqual(await r.result(), [1]);
+    assert.equal(await r.name(), "proj.t");
+    assert.deepEqual(await r.args(), [1]);
+    assert.deepEqual(await r.kwargs(), { a: 1 });
+    assert.equal(await r.worker(), "w@h");
+    assert.equal(await r.retries(), 2);
+    assert.equal(await r.queue(), "q1");
+    assert.ok((await r.dateDone()) instanceof Date);
+    assert.deepEqual(await r.children(), []);
+  });
+
+  test(named("GroupResult saves and restores Celery's nested tuples, and joins in order"), async () => {
+    await using backend = await backendWith();
+    const tuple = [["grp-9", null], [[["c1", null], null], [["c2", [["p0", null], null]], null], [["inner", null], [[["c3", null], null]]]]];
+    await backend.set(backend.keys.group("grp-9"), backend.encode({ result: tuple }));
+    const group = await GroupResult.restore(backend, "grp-9");
+    assert.ok(group);
+    assert.deepEqual(group.leaves().map((r) => r.id), ["c1", "c2", "c3"]);
+    assert.equal(
+      new TextDecoder().decode((await backend.get(backend.keys.group("grp-9")))!),
+      '{"result": [["grp-9", null], [[["c1", null], null], [["c2", [["p0", null], null]], null], [["inner", null], [[["c3", null], null]]]]]}',
+    );
+    const joining = group.join({ timeout: 5000 });
+    await backend.markAsDone("c3", 3);
+    await backend.markAsDone("c1", 1);
+    assert.equal(await group.completedCount(), 2);
+    assert.equal(await group.waiting(), true);
+    await backend.markAsDone("c2", 2);
+    assert.deepEqual(await joining, [1, 2, [3]]);
+    assert.equal(await group.ready(), true);
+    assert.equal(await group.successful(), true);
+    assert.equal(await GroupResult.restore(backend, "nothing"), null);
+    await group.delete();
+    assert.equal(await GroupResult.restore(backend, "grp-9"), null);
+  });
+
+  test(named("GroupResult.save() writes what Python's save() writes"), async () => {
+    await using backend = await backendWith();
+    const group = new GroupResult("g2", [backend.asyncResult("a"), backend.asyncResult("b")], backend);
+    await group.save();
+    assert.equal(
+      new TextDecoder().decode((await backend.get("celery-taskset-meta-g2"))!),
+      '{"result": [["g2", null], [[["a", null], null], [["b", null], null]]]}',
+    );
+    assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-g2"]), 86400);
+  });
+
+  test(named("GroupResult iterates members as they complete and propagates failures"), async () => {
+    await using backend = await backendWith();
+    const group = new GroupResult("g3", ["x", "y", "z"].map((id) => backend.asyncResult(id)), backend);
+    const order: string[] = [];
+    const iterate = (async () => {
+      for await (const [member] of group) order.push(member.id);
+    })();
+    await sleep(20);
+    for (const id of ["z", "x", "y"]) {
+      await backend.markAsDone(id, id);
+      await sleep(15);
+    }
+    await iterate;
+    assert.deepEqual(order, ["z", "x", "y"]);
+    await backend.markAsFailure("y2", new Error("member failed"));
+    const failing = new GroupResult("g4", ["x", "y2"].map((id) => backend.asyncResult(id)), backend);
+    await assert.rejects(failing.join(), /member failed/);
+    assert.equal(await failing.failed(), true);
+    const values = await failing.join({ propagate: false });
+    assert.equal(values[0], "x");
+    assert.ok(values[1] instanceof TaskError);
+    assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("1,000 concurrent waits all resolve and leave no channel behind"), async () => {
+    await using backend = await backendWith();
+    const ids = Array.from({ length: 1000 }, (_, i) => `many-${i}`);
+    const seen: TaskMeta[] = [];
+    const waits = ids.map((id) => backend.consumer.wait(id, { onMessage: (m) => seen.push(m) }));
+    await sleep(50);
+    await Promise.all(ids.map((id, i) => backend.markAsDone(id, i)));
+    const metas = await Promise.all(waits);
+    assert.deepEqual(metas.map((m) => m.result), ids.map((_, i) => i));
+    assert.equal(seen.length, 1000);
+    assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("PollingConsumer reads all pending results with one MGET per tick"), async () => {
+    const driver = await makeDriver();
+    await using backend = new RedisBackend(driver, {
+      consumer: { type: "polling", minInterval: 20, maxInterval: 20, jitter: 0 },
+    });
+    assert.ok(backend.consumer instanceof PollingConsumer);
+    const consumer = backend.consumer;
+    const ids = Array.from({ length: 100 }, (_, i) => `poll-${i}`);
+    const seen: string[] = [];
+    const waits = ids.map((id) => backend.asyncResult(id).get({ onMessage: (m) => seen.push(m.status) }));
+    await sleep(70);
+    const ticksWhileWaiting = consumer.ticks;
+    await Promise.all(ids.map((id) => backend.markAsDone(id, id)));
+    assert.deepEqual(await Promise.all(waits), ids);
+    // ~70 ms at a 20 ms interval is about 4 ticks for all 100 waiters, not 100 per tick.
+    assert.ok(ticksWhileWaiting >= 2 && ticksWhileWaiting <= 6, `ticks: ${ticksWhileWaiting}`);
+    assert.equal(seen.length, 100);
+  });
+}
