@@ -69,7 +69,11 @@ async function main(): Promise<number> {
     celeryVersion: args.celeryVersion,
     resultExpires: 600,
   });
-  console.log(`Backend ${maskUrl(args.url)} (${backend.driver.name} driver), Celery ${args.celeryVersion} format\n`);
+  console.log(
+    `Backend ${
+      maskUrl(args.url)
+    } (${backend.driver.name} driver), Celery ${args.celeryVersion} format\n`,
+  );
 
   const run = `demo-${Date.now().toString(36)}`;
   const request = { task: "demo.add", args: [2, 3], kwargs: {}, hostname: "ts@demo", retries: 0 };
@@ -95,7 +99,6 @@ async function main(): Promise<number> {
   const raw = await backend.get(backend.keys.task(add));
   console.log(`\nStored bytes of ${backend.keys.task(add)}:\n${new TextDecoder().decode(raw!)}`);
 
-
   // The `result` command (result.ts) on the same backend: follow a task a "worker" advances.
   const follow = `${run}-follow`;
   console.log(`\n$ result ${follow} --follow --timeout 5`);
@@ -120,7 +123,10 @@ async function main(): Promise<number> {
   console.log(`(exit code ${code})`);
   console.log(`\n$ result ${failed} --traceback | head -2`);
   const lines: string[] = [];
-  await runResultCommand([failed!, "--traceback"], { ...io, out: (l) => lines.push(...l.split("\n")) });
+  await runResultCommand([failed!, "--traceback"], {
+    ...io,
+    out: (l) => lines.push(...l.split("\n")),
+  });
   console.log(lines.slice(0, 2).join("\n"));
 
   await Promise.all([...ids, follow].map((id) => backend.forget(id)));

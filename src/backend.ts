@@ -11,7 +11,12 @@ import {
 } from "./celery_version.ts";
 import { formatDateDone } from "./date_done.ts";
 import type { RedisArg, RedisDriver, RedisReply } from "./driver.ts";
-import { BackendClosedError, BackendStoreError, ContentDisallowedError, DecodeError } from "./errors.ts";
+import {
+  BackendClosedError,
+  BackendStoreError,
+  ContentDisallowedError,
+  DecodeError,
+} from "./errors.ts";
 import { KeyBuilder } from "./keys.ts";
 import { buildMeta, type TaskMeta, type TaskRequest } from "./meta.ts";
 import {
@@ -127,7 +132,9 @@ export class RedisBackend implements AsyncDisposable {
     this.#accepted = (options.accept ?? [serializerName]).includes(serializerName);
     const expires = options.resultExpires === undefined ? 86_400 : options.resultExpires;
     if (expires !== null && (typeof expires !== "number" || Number.isNaN(expires) || expires < 0)) {
-      throw new RangeError(`resultExpires must be a non-negative number of seconds, got ${expires}`);
+      throw new RangeError(
+        `resultExpires must be a non-negative number of seconds, got ${expires}`,
+      );
     }
     this.expires = expires === null ? 0 : Math.trunc(expires);
     this.resultExtended = options.resultExtended ?? false;
@@ -328,7 +335,11 @@ export class RedisBackend implements AsyncDisposable {
   }
 
   /** Stores SUCCESS with the task's return value. */
-  markAsDone(taskId: string, result: unknown, request?: TaskRequest): Promise<TaskMeta | undefined> {
+  markAsDone(
+    taskId: string,
+    result: unknown,
+    request?: TaskRequest,
+  ): Promise<TaskMeta | undefined> {
     return this.storeResult(taskId, result, "SUCCESS", { request });
   }
 
@@ -426,7 +437,8 @@ function describeReply(reply: RedisReply): string {
 
 function isThrown(value: unknown): boolean {
   return value instanceof Error ||
-    (value !== null && typeof value === "object" && typeof (value as { excType?: unknown }).excType === "string");
+    (value !== null && typeof value === "object" &&
+      typeof (value as { excType?: unknown }).excType === "string");
 }
 
 // A failure stored with a non-error value (a string, say) still needs an exception record.

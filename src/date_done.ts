@@ -41,7 +41,9 @@ export function formatDateDone(date: Date, style: DateDoneStyle): string {
     : 0;
   const sign = offsetMinutes < 0 ? "-" : "+";
   const abs = Math.abs(offsetMinutes);
-  return `${isoLocal(date, offsetMinutes, micros)}${sign}${pad(Math.trunc(abs / 60))}:${pad(abs % 60)}`;
+  return `${isoLocal(date, offsetMinutes, micros)}${sign}${pad(Math.trunc(abs / 60))}:${
+    pad(abs % 60)
+  }`;
 }
 
 function isoLocal(date: Date, offsetMinutes: number, micros: number): string {

@@ -48,7 +48,9 @@ export class KeyBuilder {
   }
 
   /** The chord keys of a group: `.j` (collected results), `.t` (added tasks), `.s` (size). */
-  chord(groupId: string): { readonly results: string; readonly added: string; readonly size: string } {
+  chord(
+    groupId: string,
+  ): { readonly results: string; readonly added: string; readonly size: string } {
     const base = this.group(groupId);
     return { results: `${base}.j`, added: `${base}.t`, size: `${base}.s` };
   }

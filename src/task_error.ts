@@ -161,7 +161,9 @@ function pythonStr(args: readonly unknown[]): string {
 }
 
 function pythonRepr(value: unknown): string {
-  if (typeof value === "string") return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  if (typeof value === "string") {
+    return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  }
   if (value === null || value === undefined) return "None";
   if (value === true) return "True";
   if (value === false) return "False";

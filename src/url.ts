@@ -96,7 +96,10 @@ export function parseRedisUrl(url: string): RedisUrlParams {
     params.socketTimeout = parseSeconds(query.socket_timeout, "socket_timeout");
   }
   if (query.socket_connect_timeout !== undefined) {
-    params.socketConnectTimeout = parseSeconds(query.socket_connect_timeout, "socket_connect_timeout");
+    params.socketConnectTimeout = parseSeconds(
+      query.socket_connect_timeout,
+      "socket_connect_timeout",
+    );
   }
   if (query.retry_on_timeout !== undefined) {
     params.retryOnTimeout = parseBool(query.retry_on_timeout, "retry_on_timeout");

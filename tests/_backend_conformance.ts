@@ -46,16 +46,19 @@ export function defineBackendConformance(driverName: string, makeDriver: DriverF
     assert.equal(await backend.exists("cli-1"), true);
   });
 
-  test(named("storeResult() without a request writes children null, and TTL 0 means SET"), async () => {
-    await using backend = await backendWith({ resultExpires: 0 });
-    await backend.storeResult("t0", { done: 1 }, "PROGRESS");
-    assert.equal(
-      text(await backend.get("celery-task-meta-t0")),
-      '{"status": "PROGRESS", "result": {"done": 1}, "traceback": null, "children": null, ' +
-        '"date_done": null, "task_id": "t0"}',
-    );
-    assert.equal(await backend.driver.send(["TTL", "celery-task-meta-t0"]), -1);
-  });
+  test(
+    named("storeResult() without a request writes children null, and TTL 0 means SET"),
+    async () => {
+      await using backend = await backendWith({ resultExpires: 0 });
+      await backend.storeResult("t0", { done: 1 }, "PROGRESS");
+      assert.equal(
+        text(await backend.get("celery-task-meta-t0")),
+        '{"status": "PROGRESS", "result": {"done": 1}, "traceback": null, "children": null, ' +
+          '"date_done": null, "task_id": "t0"}',
+      );
+      assert.equal(await backend.driver.send(["TTL", "celery-task-meta-t0"]), -1);
+    },
+  );
 
   test(named("storeResult() truncates resultExpires like Celery's int()"), async () => {
     await using backend = await backendWith({ resultExpires: 90.9 });
@@ -127,45 +130,55 @@ export function defineBackendConformance(driverName: string, makeDriver: DriverF
     assert.equal(meta.result, "ok");
   });
 
-  test(named("getMany() reads every id with one MGET, in order, missing ones PENDING"), async () => {
-    await using backend = await backendWith();
-    await backend.markAsDone("m1", 1);
-    await backend.markAsDone("m3", 3);
-    const metas = await backend.getMany(["m3", "m2", "m1"]);
-    assert.deepEqual(metas.map((m) => [m.status, m.result]), [
-      ["SUCCESS", 3],
-      ["PENDING", null],
-      ["SUCCESS", 1],
-    ]);
-    assert.deepEqual(await backend.getMany([]), []);
-  });
+  test(
+    named("getMany() reads every id with one MGET, in order, missing ones PENDING"),
+    async () => {
+      await using backend = await backendWith();
+      await backend.markAsDone("m1", 1);
+      await backend.markAsDone("m3", 3);
+      const metas = await backend.getMany(["m3", "m2", "m1"]);
+      assert.deepEqual(metas.map((m) => [m.status, m.result]), [
+        ["SUCCESS", 3],
+        ["PENDING", null],
+        ["SUCCESS", 1],
+      ]);
+      assert.deepEqual(await backend.getMany([]), []);
+    },
+  );
 
-  test(named("markAsFailure() stores a JS error as an exception record Python rebuilds"), async () => {
-    await using backend = await backendWith();
-    const error = new TypeError("unsupported operand");
-    await backend.markAsFailure("f1", error);
-    const raw = JSON.parse(text(await backend.get("celery-task-meta-f1"))!);
-    assert.deepEqual(raw.result, {
-      exc_type: "TypeError",
-      exc_message: ["unsupported operand"],
-      exc_module: "builtins",
-    });
-    assert.equal(raw.traceback, error.stack);
-    const meta = await backend.getTaskMeta("f1");
-    assert.ok(meta.result instanceof TaskError);
-    assert.equal(meta.result.name, "TypeError");
-    assert.equal(meta.result.message, "unsupported operand");
-    assert.deepEqual(meta.result.excMessage, ["unsupported operand"]);
-    assert.equal(meta.result.traceback, error.stack);
-    assert.equal(meta.result.taskId, "f1");
-  });
+  test(
+    named("markAsFailure() stores a JS error as an exception record Python rebuilds"),
+    async () => {
+      await using backend = await backendWith();
+      const error = new TypeError("unsupported operand");
+      await backend.markAsFailure("f1", error);
+      const raw = JSON.parse(text(await backend.get("celery-task-meta-f1"))!);
+      assert.deepEqual(raw.result, {
+        exc_type: "TypeError",
+        exc_message: ["unsupported operand"],
+        exc_module: "builtins",
+      });
+      assert.equal(raw.traceback, error.stack);
+      const meta = await backend.getTaskMeta("f1");
+      assert.ok(meta.result instanceof TaskError);
+      assert.equal(meta.result.name, "TypeError");
+      assert.equal(meta.result.message, "unsupported operand");
+      assert.deepEqual(meta.result.excMessage, ["unsupported operand"]);
+      assert.equal(meta.result.traceback, error.stack);
+      assert.equal(meta.result.taskId, "f1");
+    },
+  );
 
   test(named("a TaskError round-trips with its remote class, module and args"), async () => {
     await using backend = await backendWith();
     const original = new TaskError("MyErr", ["custom", 42], "tasks", { traceback: "Traceback…" });
     await backend.markAsFailure("f2", original);
     const raw = JSON.parse(text(await backend.get("celery-task-meta-f2"))!);
-    assert.deepEqual(raw.result, { exc_type: "MyErr", exc_message: ["custom", 42], exc_module: "tasks" });
+    assert.deepEqual(raw.result, {
+      exc_type: "MyErr",
+      exc_message: ["custom", 42],
+      exc_module: "tasks",
+    });
     assert.equal(raw.traceback, "Traceback…");
     const rebuilt = (await backend.getTaskMeta("f2")).result as TaskError;
     assert.equal(rebuilt.excType, "MyErr");
@@ -294,15 +307,19 @@ export function defineBackendConformance(driverName: string, makeDriver: DriverF
     await assert.rejects(backend.getTaskMeta("bad-json"), DecodeError);
     const pickle = new Uint8Array([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x7d, 0x94]);
     await backend.driver.send(["SET", "celery-task-meta-pickled", pickle]);
-    await assert.rejects(backend.getTaskMeta("pickled"), (e: unknown) =>
-      e instanceof ContentDisallowedError && /pickle/.test((e as Error).message));
+    await assert.rejects(
+      backend.getTaskMeta("pickled"),
+      (e: unknown) => e instanceof ContentDisallowedError && /pickle/.test((e as Error).message),
+    );
     await backend.driver.send([
       "SET",
       "celery-task-meta-no-type",
       '{"status": "FAILURE", "result": {"foo": 1}, "task_id": "no-type"}',
     ]);
-    await assert.rejects(backend.getTaskMeta("no-type"), (e: unknown) =>
-      e instanceof DecodeError && /exception type/.test((e as Error).message));
+    await assert.rejects(
+      backend.getTaskMeta("no-type"),
+      (e: unknown) => e instanceof DecodeError && /exception type/.test((e as Error).message),
+    );
     await backend.driver.send(["SET", "celery-task-meta-not-meta", "[1, 2]"]);
     await assert.rejects(backend.getTaskMeta("not-meta"), DecodeError);
     // Nothing was overwritten by the failed reads.
@@ -312,8 +329,12 @@ export function defineBackendConformance(driverName: string, makeDriver: DriverF
   test(named("a server error reply becomes a RedisReplyError carrying the message"), async () => {
     await using backend = await backendWith();
     await backend.driver.send(["RPUSH", "celery-task-meta-wrong", "x"]);
-    await assert.rejects(backend.getTaskMeta("wrong"), (e: unknown) =>
-      e instanceof RedisReplyError && e.code === "WRONGTYPE" && /wrong kind of value/.test(e.message));
+    await assert.rejects(
+      backend.getTaskMeta("wrong"),
+      (e: unknown) =>
+        e instanceof RedisReplyError && e.code === "WRONGTYPE" &&
+        /wrong kind of value/.test(e.message),
+    );
   });
 
   test(named("an empty task id is refused before any I/O"), async () => {

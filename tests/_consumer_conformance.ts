@@ -39,20 +39,23 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     return new RedisBackend(await makeDriver(), options);
   }
 
-  test(named("AsyncResult.get() resolves when a later result is stored, seeing every state"), async () => {
-    await using backend = await backendWith();
-    const seen: string[] = [];
-    const result = backend.asyncResult("w1");
-    const waiting = result.get({ onMessage: (m) => seen.push(m.status), timeout: 5000 });
-    await sleep(20);
-    await backend.markAsStarted("w1", { pid: 1, hostname: "w" });
-    await backend.storeResult("w1", { done: 1, total: 2 }, "PROGRESS");
-    await backend.markAsRetry("w1", new Error("again"));
-    await backend.markAsDone("w1", 99);
-    assert.equal(await waiting, 99);
-    assert.deepEqual(seen, ["STARTED", "PROGRESS", "RETRY", "SUCCESS"]);
-    assert.deepEqual(await noChannelsLeft(backend.driver), []);
-  });
+  test(
+    named("AsyncResult.get() resolves when a later result is stored, seeing every state"),
+    async () => {
+      await using backend = await backendWith();
+      const seen: string[] = [];
+      const result = backend.asyncResult("w1");
+      const waiting = result.get({ onMessage: (m) => seen.push(m.status), timeout: 5000 });
+      await sleep(20);
+      await backend.markAsStarted("w1", { pid: 1, hostname: "w" });
+      await backend.storeResult("w1", { done: 1, total: 2 }, "PROGRESS");
+      await backend.markAsRetry("w1", new Error("again"));
+      await backend.markAsDone("w1", 99);
+      assert.equal(await waiting, 99);
+      assert.deepEqual(seen, ["STARTED", "PROGRESS", "RETRY", "SUCCESS"]);
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
 
   test(named("AsyncResult.get() reads a result stored before the wait began"), async () => {
     await using backend = await backendWith();
@@ -61,42 +64,59 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     assert.deepEqual(await noChannelsLeft(backend.driver), []);
   });
 
-  test(named("AsyncResult.get() rejects FAILURE and REVOKED, or returns them with propagate false"), async () => {
-    await using backend = await backendWith();
-    await backend.markAsFailure("w3", new TaskError("ValueError", ["bad"], "builtins"));
-    await assert.rejects(backend.asyncResult("w3").get(), (e: unknown) =>
-      e instanceof TaskError && e.name === "ValueError" && e.message === "bad");
-    const returned = await backend.asyncResult("w3").get({ propagate: false });
-    assert.ok(returned instanceof TaskError);
-    await backend.markAsRevoked("w4", "revoked");
-    await assert.rejects(backend.asyncResult("w4").get(), (e: unknown) =>
-      e instanceof TaskError && e.name === "TaskRevokedError");
-  });
+  test(
+    named("AsyncResult.get() rejects FAILURE and REVOKED, or returns them with propagate false"),
+    async () => {
+      await using backend = await backendWith();
+      await backend.markAsFailure("w3", new TaskError("ValueError", ["bad"], "builtins"));
+      await assert.rejects(
+        backend.asyncResult("w3").get(),
+        (e: unknown) => e instanceof TaskError && e.name === "ValueError" && e.message === "bad",
+      );
+      const returned = await backend.asyncResult("w3").get({ propagate: false });
+      assert.ok(returned instanceof TaskError);
+      await backend.markAsRevoked("w4", "revoked");
+      await assert.rejects(
+        backend.asyncResult("w4").get(),
+        (e: unknown) => e instanceof TaskError && e.name === "TaskRevokedError",
+      );
+    },
+  );
 
-  test(named("AsyncResult.get() times out with TimeoutError and releases the channel"), async () => {
-    await using backend = await backendWith();
-    await assert.rejects(backend.asyncResult("never").get({ timeout: 50 }), (e: unknown) =>
-      e instanceof TimeoutError && e.message === "The operation timed out.");
-    assert.deepEqual(await noChannelsLeft(backend.driver), []);
-  });
+  test(
+    named("AsyncResult.get() times out with TimeoutError and releases the channel"),
+    async () => {
+      await using backend = await backendWith();
+      await assert.rejects(
+        backend.asyncResult("never").get({ timeout: 50 }),
+        (e: unknown) => e instanceof TimeoutError && e.message === "The operation timed out.",
+      );
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
 
-  test(named("an aborted wait rejects with the signal's reason and releases the channel"), async () => {
-    await using backend = await backendWith();
-    const controller = new AbortController();
-    const other = backend.asyncResult("keep").get({ timeout: 5000 });
-    const waiting = backend.asyncResult("abort-me").get({ signal: controller.signal });
-    await sleep(30);
-    controller.abort(new Error("caller gave up"));
-    await assert.rejects(waiting, /caller gave up/);
-    if (backend.driver.openSubscriber && backend.consumer instanceof PollingConsumer === false) {
-      const start = Date.now();
-      while ((await channels(backend.driver)).length !== 1 && Date.now() - start < 2000) await sleep(10);
-      assert.deepEqual(await channels(backend.driver), ["celery-task-meta-keep"]);
-    }
-    await backend.markAsDone("keep", 1);
-    assert.equal(await other, 1);
-    assert.deepEqual(await noChannelsLeft(backend.driver), []);
-  });
+  test(
+    named("an aborted wait rejects with the signal's reason and releases the channel"),
+    async () => {
+      await using backend = await backendWith();
+      const controller = new AbortController();
+      const other = backend.asyncResult("keep").get({ timeout: 5000 });
+      const waiting = backend.asyncResult("abort-me").get({ signal: controller.signal });
+      await sleep(30);
+      controller.abort(new Error("caller gave up"));
+      await assert.rejects(waiting, /caller gave up/);
+      if (backend.driver.openSubscriber && backend.consumer instanceof PollingConsumer === false) {
+        const start = Date.now();
+        while (
+          (await channels(backend.driver)).length !== 1 && Date.now() - start < 2000
+        ) await sleep(10);
+        assert.deepEqual(await channels(backend.driver), ["celery-task-meta-keep"]);
+      }
+      await backend.markAsDone("keep", 1);
+      assert.equal(await other, 1);
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
 
   test(named("forget() stops waits on the task and releases its channel"), async () => {
     await using backend = await backendWith();
@@ -156,34 +176,44 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     assert.deepEqual(await r.children(), []);
   });
 
-  test(named("GroupResult saves and restores Celery's nested tuples, and joins in order"), async () => {
-    await using backend = await backendWith();
-    const tuple = [["grp-9", null], [[["c1", null], null], [["c2", [["p0", null], null]], null], [["inner", null], [[["c3", null], null]]]]];
-    await backend.set(backend.keys.group("grp-9"), backend.encode({ result: tuple }));
-    const group = await GroupResult.restore(backend, "grp-9");
-    assert.ok(group);
-    assert.deepEqual(group.leaves().map((r) => r.id), ["c1", "c2", "c3"]);
-    assert.equal(
-      new TextDecoder().decode((await backend.get(backend.keys.group("grp-9")))!),
-      '{"result": [["grp-9", null], [[["c1", null], null], [["c2", [["p0", null], null]], null], [["inner", null], [[["c3", null], null]]]]]}',
-    );
-    const joining = group.join({ timeout: 5000 });
-    await backend.markAsDone("c3", 3);
-    await backend.markAsDone("c1", 1);
-    assert.equal(await group.completedCount(), 2);
-    assert.equal(await group.waiting(), true);
-    await backend.markAsDone("c2", 2);
-    assert.deepEqual(await joining, [1, 2, [3]]);
-    assert.equal(await group.ready(), true);
-    assert.equal(await group.successful(), true);
-    assert.equal(await GroupResult.restore(backend, "nothing"), null);
-    await group.delete();
-    assert.equal(await GroupResult.restore(backend, "grp-9"), null);
-  });
+  test(
+    named("GroupResult saves and restores Celery's nested tuples, and joins in order"),
+    async () => {
+      await using backend = await backendWith();
+      const tuple = [["grp-9", null], [[["c1", null], null], [["c2", [["p0", null], null]], null], [
+        ["inner", null],
+        [[["c3", null], null]],
+      ]]];
+      await backend.set(backend.keys.group("grp-9"), backend.encode({ result: tuple }));
+      const group = await GroupResult.restore(backend, "grp-9");
+      assert.ok(group);
+      assert.deepEqual(group.leaves().map((r) => r.id), ["c1", "c2", "c3"]);
+      assert.equal(
+        new TextDecoder().decode((await backend.get(backend.keys.group("grp-9")))!),
+        '{"result": [["grp-9", null], [[["c1", null], null], [["c2", [["p0", null], null]], null], [["inner", null], [[["c3", null], null]]]]]}',
+      );
+      const joining = group.join({ timeout: 5000 });
+      await backend.markAsDone("c3", 3);
+      await backend.markAsDone("c1", 1);
+      assert.equal(await group.completedCount(), 2);
+      assert.equal(await group.waiting(), true);
+      await backend.markAsDone("c2", 2);
+      assert.deepEqual(await joining, [1, 2, [3]]);
+      assert.equal(await group.ready(), true);
+      assert.equal(await group.successful(), true);
+      assert.equal(await GroupResult.restore(backend, "nothing"), null);
+      await group.delete();
+      assert.equal(await GroupResult.restore(backend, "grp-9"), null);
+    },
+  );
 
   test(named("GroupResult.save() writes what Python's save() writes"), async () => {
     await using backend = await backendWith();
-    const group = new GroupResult("g2", [backend.asyncResult("a"), backend.asyncResult("b")], backend);
+    const group = new GroupResult(
+      "g2",
+      [backend.asyncResult("a"), backend.asyncResult("b")],
+      backend,
+    );
     await group.save();
     assert.equal(
       new TextDecoder().decode((await backend.get("celery-taskset-meta-g2"))!),
@@ -194,7 +224,11 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
 
   test(named("GroupResult iterates members as they complete and propagates failures"), async () => {
     await using backend = await backendWith();
-    const group = new GroupResult("g3", ["x", "y", "z"].map((id) => backend.asyncResult(id)), backend);
+    const group = new GroupResult(
+      "g3",
+      ["x", "y", "z"].map((id) => backend.asyncResult(id)),
+      backend,
+    );
     const order: string[] = [];
     const iterate = (async () => {
       for await (const [member] of group) order.push(member.id);
@@ -207,7 +241,11 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     await iterate;
     assert.deepEqual(order, ["z", "x", "y"]);
     await backend.markAsFailure("y2", new Error("member failed"));
-    const failing = new GroupResult("g4", ["x", "y2"].map((id) => backend.asyncResult(id)), backend);
+    const failing = new GroupResult(
+      "g4",
+      ["x", "y2"].map((id) => backend.asyncResult(id)),
+      backend,
+    );
     await assert.rejects(failing.join(), /member failed/);
     assert.equal(await failing.failed(), true);
     const values = await failing.join({ propagate: false });
@@ -238,7 +276,9 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     const consumer = backend.consumer;
     const ids = Array.from({ length: 100 }, (_, i) => `poll-${i}`);
     const seen: string[] = [];
-    const waits = ids.map((id) => backend.asyncResult(id).get({ onMessage: (m) => seen.push(m.status) }));
+    const waits = ids.map((id) =>
+      backend.asyncResult(id).get({ onMessage: (m) => seen.push(m.status) })
+    );
     await sleep(70);
     const ticksWhileWaiting = consumer.ticks;
     await Promise.all(ids.map((id) => backend.markAsDone(id, id)));

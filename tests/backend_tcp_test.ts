@@ -41,14 +41,21 @@ test("tcp: createBackend() connects from a Celery URL with password and db", asy
 
 test("tcp: a wrong password fails with RedisAuthenticationError and no secret", async () => {
   await using backend = createBackend(`redis://:not-the-pw@127.0.0.1:${server.port}/0`);
-  await assert.rejects(backend.getTaskMeta("x"), (e: unknown) =>
-    e instanceof RedisAuthenticationError && !String((e as Error).message).includes("not-the-pw") &&
-    !String((e as Error).stack).includes("not-the-pw"));
+  await assert.rejects(
+    backend.getTaskMeta("x"),
+    (e: unknown) =>
+      e instanceof RedisAuthenticationError &&
+      !String((e as Error).message).includes("not-the-pw") &&
+      !String((e as Error).stack).includes("not-the-pw"),
+  );
 });
 
 test("tcp: a refused connection fails with RedisConnectionError", async () => {
   const port = await freePort();
   await using backend = createBackend(`redis://:pw-hidden@127.0.0.1:${port}/0`);
-  await assert.rejects(backend.getTaskMeta("x"), (e: unknown) =>
-    e instanceof RedisConnectionError && !String((e as Error).message).includes("pw-hidden"));
+  await assert.rejects(
+    backend.getTaskMeta("x"),
+    (e: unknown) =>
+      e instanceof RedisConnectionError && !String((e as Error).message).includes("pw-hidden"),
+  );
 });

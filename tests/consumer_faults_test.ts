@@ -73,7 +73,10 @@ test("ResultConsumer: 10,000 concurrent waiters share one subscription connectio
 test("ResultConsumer: a retry limit exhausted rejects the pending waits with a clear error", async () => {
   await using server = await startRedisServer();
   await using backend = new RedisBackend(tcpDriver({ port: server.port }), {
-    consumer: { type: "pubsub", retryPolicy: { maxRetries: 2, intervalStart: 0.05, intervalStep: 0, intervalMax: 0.05 } },
+    consumer: {
+      type: "pubsub",
+      retryPolicy: { maxRetries: 2, intervalStart: 0.05, intervalStep: 0, intervalMax: 0.05 },
+    },
   });
   const waiting = backend.asyncResult("lost").get();
   await sleep(50);

@@ -22,7 +22,10 @@ test("formatDateDone() ignores the app timezone before Celery 5.5", () => {
     formatDateDone(date, { celeryVersion: "5.5", timezone: "Asia/Kolkata" }),
     "2024-07-01T17:30:00.500000+05:30",
   );
-  assert.throws(() => formatDateDone(date, { celeryVersion: "5.6", timezone: "Mars/Base" }), RangeError);
+  assert.throws(
+    () => formatDateDone(date, { celeryVersion: "5.6", timezone: "Mars/Base" }),
+    RangeError,
+  );
 });
 
 test("parseDateDone() reads every form Celery versions write, including the +19:00 bug", () => {

@@ -10,13 +10,19 @@ import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 function capture(backend?: RedisBackend, env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env, backend } };
+  return {
+    out,
+    err,
+    io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), env, backend },
+  };
 }
 
 test("result command prints state and result, with exit codes per state", async () => {
   await using backend = new RedisBackend(memoryDriver());
   await backend.markAsDone("ok", { n: 2n ** 70n });
-  await backend.markAsFailure("bad", new TypeError("nope"), { traceback: "Traceback (most recent call last):\n  boom" });
+  await backend.markAsFailure("bad", new TypeError("nope"), {
+    traceback: "Traceback (most recent call last):\n  boom",
+  });
   await backend.storeResult("mid", { done: 1 }, "PROGRESS");
   let c = capture(backend);
   assert.equal(await runResultCommand(["ok"], c.io), EXIT.success);
@@ -31,7 +37,10 @@ test("result command prints state and result, with exit codes per state", async 
   assert.equal(await runResultCommand(["mid", "--json"], c.io), EXIT.notReady);
   assert.equal(JSON.parse(c.out[0]!).status, "PROGRESS");
   c = capture(backend);
-  assert.equal(await runResultCommand(["never", "--wait", "--timeout", "0.05"], c.io), EXIT.timeout);
+  assert.equal(
+    await runResultCommand(["never", "--wait", "--timeout", "0.05"], c.io),
+    EXIT.timeout,
+  );
   assert.match(c.err[0]!, /timed out/);
   c = capture(backend);
   assert.equal(await runResultCommand(["forget", "ok"], c.io), EXIT.success);

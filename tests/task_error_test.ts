@@ -12,13 +12,18 @@ test("TaskError.fromExceptionInfo() rebuilds Celery's record with Python's str()
   assert.equal(e.message, "('bad thing', 42)");
   assert.equal(e.excModule, "builtins");
   assert.equal(e.traceback, "tb");
-  assert.equal(TaskError.fromExceptionInfo({ exc_type: "E", exc_message: "old string" }).message, "old string");
+  assert.equal(
+    TaskError.fromExceptionInfo({ exc_type: "E", exc_message: "old string" }).message,
+    "old string",
+  );
   assert.equal(TaskError.fromExceptionInfo({ exc_type: "E", exc_message: [] }).message, "");
 });
 
 test("TaskError.fromExceptionInfo() refuses records Python refuses", () => {
-  assert.throws(() => TaskError.fromExceptionInfo({ foo: 1 }), (e: unknown) =>
-    e instanceof DecodeError && /must include the exception type/.test(e.message));
+  assert.throws(
+    () => TaskError.fromExceptionInfo({ foo: 1 }),
+    (e: unknown) => e instanceof DecodeError && /must include the exception type/.test(e.message),
+  );
   assert.throws(() => TaskError.fromExceptionInfo("boom"), DecodeError);
   assert.throws(() => TaskError.fromExceptionInfo([1]), DecodeError);
 });
@@ -32,7 +37,11 @@ test("toExceptionInfo() maps JS errors to classes Python can rebuild", () => {
   assert.deepEqual(toExceptionInfo(new TypeError("t")).exc_type, "TypeError");
   assert.deepEqual(toExceptionInfo(new RangeError("r")).exc_type, "RangeError");
   const custom = Object.assign(new Error("nope"), { excType: "KeyError", excMessage: ["k"] });
-  assert.deepEqual(toExceptionInfo(custom), { exc_type: "KeyError", exc_message: ["k"], exc_module: "builtins" });
+  assert.deepEqual(toExceptionInfo(custom), {
+    exc_type: "KeyError",
+    exc_message: ["k"],
+    exc_module: "builtins",
+  });
   assert.deepEqual(toExceptionInfo("just text"), {
     exc_type: "Exception",
     exc_message: ["just text"],

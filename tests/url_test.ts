@@ -31,18 +31,26 @@ test("parseRedisUrl() applies Celery's defaults and db rules", () => {
 });
 
 test("parseRedisUrl() refuses bad input without echoing the password", () => {
-  assert.throws(() => parseRedisUrl("redis://:topsecret@h/notanumber"), (e: unknown) =>
-    e instanceof TypeError && /database must be a number/.test(e.message) &&
-    !e.message.includes("topsecret"));
-  assert.throws(() => parseRedisUrl("redis://:topsecret@h:99999999/0"), (e: unknown) =>
-    e instanceof TypeError && !e.message.includes("topsecret"));
+  assert.throws(
+    () => parseRedisUrl("redis://:topsecret@h/notanumber"),
+    (e: unknown) =>
+      e instanceof TypeError && /database must be a number/.test(e.message) &&
+      !e.message.includes("topsecret"),
+  );
+  assert.throws(
+    () => parseRedisUrl("redis://:topsecret@h:99999999/0"),
+    (e: unknown) => e instanceof TypeError && !e.message.includes("topsecret"),
+  );
   assert.throws(() => parseRedisUrl("redis://h/0?socket_timeout=abc"), TypeError);
 });
 
 test("createBackend() refuses unknown schemes with a clear, password-free message", () => {
-  assert.throws(() => createBackend("mongodb://:topsecret@h/0"), (e: unknown) =>
-    e instanceof TypeError && /Unsupported result backend URL/.test(e.message) &&
-    !e.message.includes("topsecret"));
+  assert.throws(
+    () => createBackend("mongodb://:topsecret@h/0"),
+    (e: unknown) =>
+      e instanceof TypeError && /Unsupported result backend URL/.test(e.message) &&
+      !e.message.includes("topsecret"),
+  );
   assert.throws(() => createBackend("not a url"), TypeError);
 });
 

@@ -128,7 +128,9 @@ function parse(argv: readonly string[], env: CommandIO["env"]): Parsed | "help" 
       }
       case "--serializer": {
         const name = value();
-        if (name !== "json" && name !== "msgpack") throw new UsageError("--serializer is json or msgpack");
+        if (name !== "json" && name !== "msgpack") {
+          throw new UsageError("--serializer is json or msgpack");
+        }
         parsed.serializer = name;
         break;
       }
@@ -186,7 +188,9 @@ export async function runResultCommand(argv: readonly string[], io: CommandIO): 
     const result = backend.asyncResult(options.taskId);
     let meta: TaskMeta;
     if (options.wait || options.follow) {
-      const timer = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+      const timer = options.timeoutMs === undefined
+        ? undefined
+        : AbortSignal.timeout(options.timeoutMs);
       const signals = [io.signal, timer].filter((s): s is AbortSignal => s !== undefined);
       try {
         meta = await backend.consumer.wait(options.taskId, {
@@ -195,7 +199,9 @@ export async function runResultCommand(argv: readonly string[], io: CommandIO): 
         });
       } catch (error) {
         if (timer?.aborted) {
-          io.err(`result: timed out after ${options.timeoutMs! / 1000} s waiting for ${options.taskId}`);
+          io.err(
+            `result: timed out after ${options.timeoutMs! / 1000} s waiting for ${options.taskId}`,
+          );
           return EXIT.timeout;
         }
         throw error;
@@ -227,7 +233,9 @@ function format(meta: TaskMeta, options: Parsed): string {
     return meta.traceback ?? meta.result.traceback ?? `${meta.result.name}: ${meta.result.message}`;
   }
   const value = meta.result instanceof TaskError
-    ? `${meta.result.name}(${meta.result.excMessage.map((a) => JSON.stringify(toPlain(a))).join(", ")})`
+    ? `${meta.result.name}(${
+      meta.result.excMessage.map((a) => JSON.stringify(toPlain(a))).join(", ")
+    })`
     : JSON.stringify(toPlain(meta.result));
   return `${meta.status} ${value}`;
 }

@@ -8,7 +8,7 @@ import type { RedisBackend } from "../backend.ts";
 import { BackendClosedError, CeleryBackendError } from "../errors.ts";
 import type { TaskMeta } from "../meta.ts";
 import { abortableSleep } from "../retry.ts";
-import { type ResultWaiter, type WaitOptions, Waiters } from "./waiters.ts";
+import { type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
 
 /** Options of {@linkcode PollingConsumer}. */
 export interface PollingConsumerOptions {

@@ -10,7 +10,7 @@ import type { Subscriber } from "../driver.ts";
 import { BackendClosedError, CeleryBackendError } from "../errors.ts";
 import type { TaskMeta } from "../meta.ts";
 import { ensure, type RetryPolicy } from "../retry.ts";
-import { type ResultWaiter, type WaitOptions, Waiters } from "./waiters.ts";
+import { type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
 
 /** Options of {@linkcode ResultConsumer}. */
 export interface ResultConsumerOptions {
@@ -78,7 +78,9 @@ export class ResultConsumer implements ResultWaiter {
    * current value (one MGET for every wait started in the same tick).
    */
   wait(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
-    if (this.#stopped) return Promise.reject(new BackendClosedError("The consumer has been stopped"));
+    if (this.#stopped) {
+      return Promise.reject(new BackendClosedError("The consumer has been stopped"));
+    }
     return this.#waiters.add(taskId, options);
   }
 
@@ -182,14 +184,18 @@ export class ResultConsumer implements ResultWaiter {
       this.#subscribed.clear();
       await old?.close().catch(() => {});
       try {
-        await ensure(async () => {
-          const subscriber = await this.#connect();
-          const keys = this.#waiters.keys();
-          if (keys.length > 0) await this.#subscribeThenRead(subscriber, keys);
-        }, this.#options.retryPolicy, {
-          onConnectionError: this.#options.onConnectionError,
-          isRetryable: (e) => !this.#stopped && !(e instanceof BackendClosedError),
-        });
+        await ensure(
+          async () => {
+            const subscriber = await this.#connect();
+            const keys = this.#waiters.keys();
+            if (keys.length > 0) await this.#subscribeThenRead(subscriber, keys);
+          },
+          this.#options.retryPolicy,
+          {
+            onConnectionError: this.#options.onConnectionError,
+            isRetryable: (e) => !this.#stopped && !(e instanceof BackendClosedError),
+          },
+        );
       } catch (error) {
         this.#waiters.rejectAll(
           new CeleryBackendError(
