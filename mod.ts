@@ -53,8 +53,13 @@ export type {
   Subscriber,
   SubscriberHandlers,
 } from "./src/driver.ts";
-export { memoryDriver } from "./src/drivers/memory.ts";
-export type { MemoryDriverOptions } from "./src/drivers/memory.ts";
+export { createMemoryStore, memoryDriver } from "./src/drivers/memory.ts";
+export type {
+  MemoryDriver,
+  MemoryDriverOptions,
+  MemoryStore,
+  MemoryStoreOptions,
+} from "./src/drivers/memory.ts";
 export { tcpDriver } from "./src/drivers/tcp.ts";
 export type { TcpDriverOptions } from "./src/drivers/tcp.ts";
 export {
@@ -81,6 +86,7 @@ export {
 } from "./src/serialization/python_types.ts";
 export { decodeKombuJson, encodeKombuJson } from "./src/serialization/kombu_json.ts";
 export { decodeMsgpack, encodeMsgpack } from "./src/serialization/msgpack.ts";
+export type { MsgpackDecodeOptions } from "./src/serialization/msgpack.ts";
 export type { KombuJsonDialect, SerializerName } from "./src/serializers.ts";
 export {
   EXCEPTION_STATES,
