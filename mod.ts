@@ -85,6 +85,10 @@ export {
   PyUUID,
 } from "./src/serialization/python_types.ts";
 export { decodeKombuJson, encodeKombuJson } from "./src/serialization/kombu_json.ts";
+export type {
+  KombuJsonDecodeOptions,
+  KombuJsonEncodeOptions,
+} from "./src/serialization/kombu_json.ts";
 export { decodeMsgpack, encodeMsgpack } from "./src/serialization/msgpack.ts";
 export type { MsgpackDecodeOptions } from "./src/serialization/msgpack.ts";
 export type { KombuJsonDialect, SerializerName } from "./src/serializers.ts";
