@@ -1,0 +1,49 @@
+// The core must run anywhere (edge runtimes included): runtime globals and node: modules appear
+// only in the transport files that adapt each runtime's sockets.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { projectRoot } from "./_env.ts";
+
+const RUNTIME_ADAPTERS = new Set([
+  "src/drivers/_deno_transport.ts",
+  "src/drivers/_bun_transport.ts",
+  "src/drivers/_transport.ts",
+]);
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? sourceFiles(path) : path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+function withoutComments(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+}
+
+test("src/ uses Deno, Bun and node: APIs only in the runtime adapters", () => {
+  const offenders: string[] = [];
+  for (const file of sourceFiles(join(projectRoot, "src"))) {
+    const name = relative(projectRoot, file).replaceAll("\\", "/");
+    if (RUNTIME_ADAPTERS.has(name)) continue;
+    const code = withoutComments(readFileSync(file, "utf8"));
+    const hit = /\bDeno\.|\bBun\.|["']node:|\bprocess\.|\bBuffer\b|globalThis\.(Deno|Bun)\b/.exec(code);
+    if (hit) offenders.push(`${name}: ${hit[0]}`);
+  }
+  assert.deepEqual(offenders, []);
+});
+
+test("mod.ts type-checks without Deno's namespace", {
+  skip: "Deno" in globalThis ? false : "needs the deno binary (runs under deno test)",
+}, () => {
+  const result = spawnSync(
+    process.execPath,
+    ["check", "--config", "tsconfig.core.json", "mod.ts"],
+    { cwd: projectRoot, encoding: "utf8", timeout: 120_000 },
+  );
+  assert.equal(result.status, 0, result.stderr);
+});
