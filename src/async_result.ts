@@ -6,7 +6,6 @@
  */
 import type { RedisBackend } from "./backend.ts";
 import { parseDateDone } from "./date_done.ts";
-import { TimeoutError } from "./errors.ts";
 import type { TaskMeta } from "./meta.ts";
 import { PROPAGATE_STATES, READY_STATES, type TaskState } from "./states.ts";
 
@@ -65,29 +64,14 @@ export class AsyncResult {
    * @throws {TaskError} for FAILURE and REVOKED unless `propagate` is false.
    * @throws {TimeoutError} when `timeout` ms pass first.
    */
-  async get(options: GetOptions = {}): Promise<unknown> {
+  get(options: GetOptions = {}): Promise<unknown> {
     const { timeout, signal, onMessage, propagate = true } = options;
-    let meta = this.#cache;
-    if (!meta) {
-      const timer = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
-      const signals = [signal, timer].filter((s): s is AbortSignal => s !== undefined);
-      try {
-        meta = await this.backend.consumer.wait(this.id, {
-          signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
-          onMessage,
-        });
-      } catch (error) {
-        if (timer?.aborted && !signal?.aborted) {
-          throw new TimeoutError("The operation timed out.", { cause: error });
-        }
-        throw error;
-      }
+    // Not an async function: a suspended frame per pending wait would cost memory at scale.
+    if (this.#cache) return settled(this.#cache, propagate);
+    return this.backend.consumer.wait(this.id, { signal, timeout, onMessage }).then((meta) => {
       this.#cache = meta;
-    }
-    if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) {
-      throw meta.result;
-    }
-    return meta.result;
+      return settled(meta, propagate);
+    });
   }
 
   /**
@@ -214,4 +198,11 @@ export class AsyncResult {
   asTuple(): [[string, null], null] {
     return [[this.id, null], null];
   }
+}
+
+function settled(meta: TaskMeta, propagate: boolean): Promise<unknown> {
+  if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) {
+    return Promise.reject(meta.result);
+  }
+  return Promise.resolve(meta.result);
 }

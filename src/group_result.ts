@@ -6,7 +6,7 @@
  */
 import { AsyncResult, type GetOptions } from "./async_result.ts";
 import type { RedisBackend } from "./backend.ts";
-import { DecodeError, TimeoutError } from "./errors.ts";
+import { DecodeError } from "./errors.ts";
 import type { ResultTuple, TaskMeta } from "./meta.ts";
 import { PROPAGATE_STATES, READY_STATES } from "./states.ts";
 
@@ -148,29 +148,26 @@ export class GroupResult {
    */
   async joinNative(options: JoinOptions = {}): Promise<unknown[]> {
     const { signal, propagate = true, onMessage, timeout } = options;
-    const timer = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
+    // One controller ends every member's wait as soon as the join is decided either way.
     const stop = new AbortController();
-    const combined = AbortSignal.any(
-      [signal, timer, stop.signal].filter((s): s is AbortSignal => s !== undefined),
-    );
+    const combined = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    const deadline = timeout === undefined ? undefined : Date.now() + timeout;
     const leaves = this.leaves();
     try {
       const metas = await Promise.all(leaves.map(async (leaf) => {
-        const meta = await this.backend.consumer.wait(leaf.id, { signal: combined, onMessage });
+        const meta = await this.backend.consumer.wait(leaf.id, {
+          signal: combined,
+          timeout: deadline === undefined ? undefined : Math.max(0, deadline - Date.now()),
+          onMessage,
+        });
         if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) {
           throw meta.result;
         }
         return meta;
       }));
-      const byId = new Map(leaves.map((leaf, i) => [leaf, metas[i]!.result]));
-      return this.#shape(byId);
-    } catch (error) {
-      if (timer?.aborted && !signal?.aborted) {
-        throw new TimeoutError("The operation timed out.", { cause: error });
-      }
-      throw error;
+      const byLeaf = new Map(leaves.map((leaf, i) => [leaf, metas[i]!.result]));
+      return this.#shape(byLeaf);
     } finally {
-      // Release every member's subscription once the join is over, whatever happened.
       stop.abort();
     }
   }

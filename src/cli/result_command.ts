@@ -188,17 +188,14 @@ export async function runResultCommand(argv: readonly string[], io: CommandIO): 
     const result = backend.asyncResult(options.taskId);
     let meta: TaskMeta;
     if (options.wait || options.follow) {
-      const timer = options.timeoutMs === undefined
-        ? undefined
-        : AbortSignal.timeout(options.timeoutMs);
-      const signals = [io.signal, timer].filter((s): s is AbortSignal => s !== undefined);
       try {
         meta = await backend.consumer.wait(options.taskId, {
-          signal: signals.length ? AbortSignal.any(signals) : undefined,
+          signal: io.signal,
+          timeout: options.timeoutMs,
           onMessage: options.follow ? (m) => io.out(format(m, options)) : undefined,
         });
       } catch (error) {
-        if (timer?.aborted) {
+        if (error instanceof TimeoutError) {
           io.err(
             `result: timed out after ${options.timeoutMs! / 1000} s waiting for ${options.taskId}`,
           );

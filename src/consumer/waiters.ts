@@ -1,19 +1,25 @@
 /**
  * The part of waiting that does not depend on how results arrive: who waits for which task,
- * delivering each state change once, resolving on a ready state, and releasing on abort.
- * The pub/sub and polling consumers feed it payloads; it tells them which keys are wanted.
+ * delivering each state change once, resolving on a ready state, and releasing on abort or
+ * timeout. The pub/sub and polling consumers feed it payloads; it tells them which keys are wanted.
+ *
+ * Kept lean on purpose: a backend may hold 100,000 pending waits, so a wait costs one promise,
+ * one small listener object and (with a timeout) one heap entry; timeouts share a single timer.
  *
  * @module
  */
 import type { RedisBackend } from "../backend.ts";
-import { CeleryBackendError } from "../errors.ts";
+import { CeleryBackendError, TimeoutError } from "../errors.ts";
 import type { TaskMeta } from "../meta.ts";
 import { READY_STATES } from "../states.ts";
+import { type Deadline, DeadlineQueue } from "./deadline_queue.ts";
 
 /** Options for waiting on one task. */
 export interface WaitOptions {
   /** Aborts the wait (rejecting with the signal's reason) and releases its subscription. */
   signal?: AbortSignal | undefined;
+  /** Rejects with `TimeoutError` after this many milliseconds. @default {no limit} */
+  timeout?: number | undefined;
   /** Called with every state the task reports (STARTED, RETRY, PROGRESS…, then the ready one). */
   onMessage?: ((meta: TaskMeta) => void) | undefined;
 }
@@ -28,16 +34,21 @@ export interface ResultWaiter extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
+/** One wait. `key` is cleared once it has settled. */
 interface Listener {
-  resolve(meta: TaskMeta): void;
-  reject(error: unknown): void;
+  key: string | undefined;
+  resolve: (meta: TaskMeta) => void;
+  reject: (error: unknown) => void;
   onMessage: ((meta: TaskMeta) => void) | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  deadline: Deadline<Listener> | undefined;
 }
 
 /** Everyone waiting on one task key, and the last payload delivered to them. */
-export interface PendingTask {
+interface PendingTask {
   readonly taskId: string;
-  readonly listeners: Set<Listener>;
+  readonly listeners: Listener[];
   lastPayload: Uint8Array | null;
   lastMeta: TaskMeta | null;
 }
@@ -48,6 +59,9 @@ export class Waiters {
   readonly #pending = new Map<string, PendingTask>();
   readonly #onChange: (added: boolean) => void;
   readonly #onStateChange: ((meta: TaskMeta) => void) | undefined;
+  readonly #deadlines = new DeadlineQueue<Listener>((listener) => {
+    this.#settle(listener, false, new TimeoutError("The operation timed out."));
+  });
 
   /**
    * @param backend Decodes payloads and builds keys.
@@ -80,36 +94,39 @@ export class Waiters {
     return this.#pending.size;
   }
 
-  /** Registers a wait; the promise settles when the task is ready, fails, or the wait aborts. */
+  /** Registers a wait; the promise settles when the task is ready, fails, or the wait ends. */
   add(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
-    const { signal, onMessage } = options;
+    const { signal, onMessage, timeout } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (timeout !== undefined && !(timeout >= 0)) {
+      return Promise.reject(new RangeError(`timeout must be a non-negative number of ms`));
+    }
     const key = this.#backend.keys.task(taskId);
     let entry = this.#pending.get(key);
     const isNew = entry === undefined;
     if (!entry) {
-      entry = { taskId, listeners: new Set(), lastPayload: null, lastMeta: null };
+      entry = { taskId, listeners: [], lastPayload: null, lastMeta: null };
       this.#pending.set(key, entry);
     }
     const pending = entry;
     return new Promise<TaskMeta>((resolve, reject) => {
-      const listener: Listener = { resolve, reject, onMessage };
+      const listener: Listener = {
+        key,
+        resolve,
+        reject,
+        onMessage,
+        signal,
+        onAbort: undefined,
+        deadline: undefined,
+      };
       if (signal) {
-        const onAbort = () => {
-          this.#remove(key, pending, listener);
-          reject(signal.reason);
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        listener.resolve = (meta) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(meta);
-        };
-        listener.reject = (error) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(error);
-        };
+        listener.onAbort = () => this.#settle(listener, false, signal.reason);
+        signal.addEventListener("abort", listener.onAbort, { once: true });
       }
-      pending.listeners.add(listener);
+      if (timeout !== undefined) {
+        listener.deadline = this.#deadlines.add(Date.now() + timeout, listener);
+      }
+      pending.listeners.push(listener);
       // A late joiner still sees the state the others have already been told about.
       if (pending.lastMeta) this.#notify(listener, pending.lastMeta);
       if (isNew) this.#onChange(true);
@@ -135,32 +152,18 @@ export class Waiters {
     }
     entry.lastMeta = meta;
     this.#onStateChange?.(meta);
-    for (const listener of entry.listeners) this.#notify(listener, meta);
-    if (READY_STATES.has(meta.status)) {
-      this.#pending.delete(key);
-      for (const listener of entry.listeners) listener.resolve(meta);
-      this.#onChange(false);
-    }
+    for (const listener of [...entry.listeners]) this.#notify(listener, meta);
+    if (READY_STATES.has(meta.status)) this.#settleAll(key, true, meta);
   }
 
   /** Rejects everyone waiting on a key and releases it. */
   rejectKey(key: string, error: unknown): void {
-    const entry = this.#pending.get(key);
-    if (!entry) return;
-    this.#pending.delete(key);
-    for (const listener of entry.listeners) listener.reject(error);
-    this.#onChange(false);
+    this.#settleAll(key, false, error);
   }
 
   /** Rejects every pending wait. */
   rejectAll(error: unknown): void {
-    const keys = this.keys();
-    for (const key of keys) {
-      const entry = this.#pending.get(key)!;
-      this.#pending.delete(key);
-      for (const listener of entry.listeners) listener.reject(error);
-    }
-    if (keys.length > 0) this.#onChange(false);
+    for (const key of this.keys()) this.#settleAll(key, false, error);
   }
 
   /** Stops waiting on a task (Celery's `cancel_for`, and what `forget()` does to waiters). */
@@ -171,12 +174,37 @@ export class Waiters {
     );
   }
 
-  #remove(key: string, entry: PendingTask, listener: Listener): void {
-    entry.listeners.delete(listener);
-    if (entry.listeners.size === 0 && this.#pending.get(key) === entry) {
+  #settleAll(key: string, ok: boolean, value: unknown): void {
+    const entry = this.#pending.get(key);
+    if (!entry) return;
+    this.#pending.delete(key);
+    for (const listener of entry.listeners) this.#finish(listener, ok, value);
+    entry.listeners.length = 0;
+    this.#onChange(false);
+  }
+
+  // Settles one wait and, if it was the key's last, releases the key.
+  #settle(listener: Listener, ok: boolean, value: unknown): void {
+    const key = listener.key;
+    if (key === undefined) return;
+    const entry = this.#pending.get(key);
+    this.#finish(listener, ok, value);
+    if (!entry) return;
+    const index = entry.listeners.indexOf(listener);
+    if (index !== -1) entry.listeners.splice(index, 1);
+    if (entry.listeners.length === 0) {
       this.#pending.delete(key);
       this.#onChange(false);
     }
+  }
+
+  #finish(listener: Listener, ok: boolean, value: unknown): void {
+    if (listener.key === undefined) return;
+    listener.key = undefined;
+    if (listener.onAbort) listener.signal!.removeEventListener("abort", listener.onAbort);
+    this.#deadlines.cancel(listener.deadline);
+    if (ok) listener.resolve(value as TaskMeta);
+    else listener.reject(value);
   }
 
   #notify(listener: Listener, meta: TaskMeta): void {
@@ -184,7 +212,7 @@ export class Waiters {
     try {
       listener.onMessage(meta);
     } catch (error) {
-      listener.reject(error);
+      this.#settle(listener, false, error);
     }
   }
 }
