@@ -5,6 +5,7 @@ import { createServer, Socket } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { redisServerBin } from "./_env.ts";
 
 /** A running redis-server owned by a test. */
@@ -42,6 +43,17 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+// Deno's node:child_process ignores every ChildProcess.kill() after the first, so signals go
+// through process.kill(pid) instead.
+function signal(child: ChildProcess | undefined, name: NodeJS.Signals): void {
+  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, name);
+  } catch {
+    // Already gone.
+  }
 }
 
 async function waitForPort(port: number, deadlineMs: number): Promise<void> {
@@ -97,13 +109,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await Promise.race([waitForPort(port, 10_000), failed]);
   };
 
-  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+  const stop = async (how: NodeJS.Signals = "SIGTERM") => {
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-    if (signal !== "SIGKILL") proc.kill("SIGCONT");
-    proc.kill(signal);
+    if (how !== "SIGKILL") signal(proc, "SIGCONT");
+    signal(proc, how);
     await exited;
   };
 
@@ -115,8 +127,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     dir,
     stop,
     restart: launch,
-    pause: () => void child?.kill("SIGSTOP"),
-    resume: () => void child?.kill("SIGCONT"),
+    pause: () => signal(child, "SIGSTOP"),
+    resume: () => signal(child, "SIGCONT"),
     async [Symbol.asyncDispose]() {
       await stop("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
