@@ -104,3 +104,17 @@ export type { ExceptionInfo, TaskErrorOptions } from "./src/task_error.ts";
 export { parseDateDone } from "./src/date_done.ts";
 export { maskUrl, parseRedisUrl } from "./src/url.ts";
 export type { RedisUrlParams } from "./src/url.ts";
+export type { MarkAsFailureOptions, MarkOptions } from "./src/backend.ts";
+export { resultTuple } from "./src/group_result.ts";
+export { addToChord, applyChord, onChordPartReturn, setChordSize } from "./src/chord.ts";
+export type {
+  ChordBodyContext,
+  ChordPartOptions,
+  ChordPartResult,
+  ChordRequest,
+  ErrbackContext,
+  ErrbackHandler,
+} from "./src/chord.ts";
+export { chainElementRequest, propagateChainFailure } from "./src/chain.ts";
+export type { ChainFailureOptions } from "./src/chain.ts";
+export type { Signature, SignatureOptions } from "./src/meta.ts";

@@ -32,6 +32,20 @@ import { PollingConsumer, type PollingConsumerOptions } from "./consumer/polling
 import { ResultConsumer, type ResultConsumerOptions } from "./consumer/result_consumer.ts";
 import type { ResultWaiter } from "./consumer/waiters.ts";
 import { TaskError, toExceptionInfo, tracebackOf } from "./task_error.ts";
+import {
+  addToChord,
+  applyChord,
+  type ChordPartOptions,
+  type ChordPartResult,
+  type ChordRequest,
+  type ErrbackHandler,
+  onChordPartReturn,
+  runErrbacks,
+  setChordSize,
+} from "./chord.ts";
+import { needsChordOptions, propagateChainFailure } from "./chain.ts";
+import { type GroupMember, GroupResult } from "./group_result.ts";
+import type { ResultTuple } from "./meta.ts";
 
 /** Celery refuses string payloads over this many characters (redis.py `_MAX_STR_VALUE_SIZE`). */
 const MAX_STR_VALUE_SIZE = 536_870_912;
@@ -63,6 +77,15 @@ export interface RedisBackendOptions {
   /** The clock for `date_done`. @default {() => new Date()} */
   now?: (() => Date) | undefined;
   /**
+   * `result_backend_transport_options['result_chord_ordered']`: chord parts are collected in a
+   * sorted set by group index (`true`) or in a list in completion order (`false`). Every worker of
+   * a deployment must agree.
+   * @default {true}
+   */
+  resultChordOrdered?: boolean | undefined;
+  /** `result_chord_join_timeout` in seconds, for chords whose header was saved. @default {3} */
+  resultChordJoinTimeout?: number | undefined;
+  /**
    * How to wait for results: `"pubsub"` (needs a driver that can subscribe), `"polling"`, or
    * options for either.
    * @default {"pubsub" when the driver can subscribe, else "polling"}
@@ -81,6 +104,32 @@ export interface StoreResultOptions {
   traceback?: string | null | undefined;
   /** The request the result belongs to (group, parent, extended fields, children). */
   request?: TaskRequest | undefined;
+  /**
+   * The `children` to write when no request is given: Celery writes the running task's children
+   * (`[]` inside a worker), `null` outside any task.
+   * @default {null}
+   */
+  children?: ResultTuple[] | null | undefined;
+}
+
+/** Options of {@linkcode RedisBackend.markAsDone} and {@linkcode RedisBackend.markAsRevoked}. */
+export interface MarkOptions {
+  /**
+   * Store the task's own record (Celery's `store_result`; `request.ignoreResult` also skips it).
+   * Chord parts are counted either way.
+   * @default {true}
+   */
+  storeResult?: boolean | undefined;
+  /** How to complete the chord when the request carries one (`request.chord`): required then. */
+  chord?: ChordPartOptions | undefined;
+}
+
+/** Options of {@linkcode RedisBackend.markAsFailure}. */
+export interface MarkAsFailureOptions extends StoreResultOptions, MarkOptions {
+  /** Send the request's errbacks through `onErrback` (Celery's `call_errbacks`). @default {true} */
+  callErrbacks?: boolean | undefined;
+  /** Sends one of the request's `errbacks`. @default {errbacks are not sent} */
+  onErrback?: ErrbackHandler | undefined;
 }
 
 /**
@@ -109,6 +158,10 @@ export class RedisBackend implements AsyncDisposable {
   readonly expires: number;
   /** Whether extended fields are written. */
   readonly resultExtended: boolean;
+  /** Whether chord parts are collected in a sorted set (`result_chord_ordered`). */
+  readonly resultChordOrdered: boolean;
+  /** How long to join a saved chord header, in seconds (`result_chord_join_timeout`). */
+  readonly resultChordJoinTimeout: number;
   readonly #accepted: boolean;
   readonly #timezone: string | undefined;
   readonly #now: () => Date;
@@ -117,6 +170,7 @@ export class RedisBackend implements AsyncDisposable {
   #closed = false;
 
   /**
+   * Creates a backend over a driver, with Celery's settings.
    * @param driver The Redis driver to use (the backend closes it on `close()`).
    * @param options Celery settings.
    */
@@ -138,6 +192,14 @@ export class RedisBackend implements AsyncDisposable {
     }
     this.expires = expires === null ? 0 : Math.trunc(expires);
     this.resultExtended = options.resultExtended ?? false;
+    this.resultChordOrdered = options.resultChordOrdered ?? true;
+    const joinTimeout = options.resultChordJoinTimeout ?? 3;
+    if (typeof joinTimeout !== "number" || !(joinTimeout >= 0)) {
+      throw new RangeError(
+        `resultChordJoinTimeout must be a non-negative number of seconds, got ${joinTimeout}`,
+      );
+    }
+    this.resultChordJoinTimeout = joinTimeout;
     this.#timezone = options.timezone;
     this.#now = options.now ?? (() => new Date());
     this.#consumerOption = options.consumer;
@@ -327,6 +389,7 @@ export class RedisBackend implements AsyncDisposable {
       extended: this.resultExtended,
       stamps: atLeast(this.celeryVersion, "5.3"),
     });
+    if (!options.request && options.children !== undefined) meta.children = options.children;
     const payload = this.encode(meta);
     // Celery's never-overwrite-SUCCESS guard (a GET, not atomic, exactly as in Python).
     if (await this.#storedStatus(taskId, key) === "SUCCESS") return undefined;
@@ -334,22 +397,76 @@ export class RedisBackend implements AsyncDisposable {
     return meta;
   }
 
-  /** Stores SUCCESS with the task's return value. */
-  markAsDone(
+  /**
+   * Stores SUCCESS with the task's return value, as a worker does (Celery's `mark_as_done`). When
+   * the request carries a chord (`request.chord`), the part is then counted in its chord and the
+   * part that completes it sends the body through `options.chord.onBody`.
+   * @param taskId The task's id.
+   * @param result The return value.
+   * @param request The task's request.
+   * @param options Whether to store the record, and how to complete a chord.
+   * @returns The meta as stored, or `undefined` when not stored.
+   * @throws {TypeError} when the request carries a chord and `options.chord` is missing.
+   */
+  async markAsDone(
     taskId: string,
     result: unknown,
     request?: TaskRequest,
+    options: MarkOptions = {},
   ): Promise<TaskMeta | undefined> {
-    return this.storeResult(taskId, result, "SUCCESS", { request });
+    const chord = requireChordOptions(request, false, options.chord);
+    let meta: TaskMeta | undefined;
+    if ((options.storeResult ?? true) && !request?.ignoreResult) {
+      meta = await this.storeResult(taskId, result, "SUCCESS", { request });
+    }
+    if (request?.chord && chord) {
+      await this.onChordPartReturn(chordRequest(taskId, request), "SUCCESS", result, chord);
+    }
+    return meta;
   }
 
-  /** Stores FAILURE with the exception (its stack as the traceback unless one is given). */
-  markAsFailure(
+  /**
+   * Stores FAILURE with the exception (its stack as the traceback unless one is given), as a
+   * worker does (Celery's `mark_as_failure`): then counts the part in its chord (`request.chord`),
+   * fails the rest of the chain (`request.chain`) so clients waiting on its last task see the
+   * error, and sends the request's errbacks through `options.onErrback`.
+   * @param taskId The task's id.
+   * @param error The error (a non-error value becomes `Exception(String(value))`).
+   * @param options The traceback, the request, and how to complete chords and send errbacks.
+   * @returns The meta as stored, or `undefined` when not stored.
+   * @throws {TypeError} when a chord part is involved and `options.chord` is missing.
+   */
+  async markAsFailure(
     taskId: string,
     error: unknown,
-    options: StoreResultOptions = {},
+    options: MarkAsFailureOptions = {},
   ): Promise<TaskMeta | undefined> {
-    return this.storeResult(taskId, asThrown(error), "FAILURE", options);
+    const { request } = options;
+    const chord = requireChordOptions(request, true, options.chord);
+    const thrown = asThrown(error);
+    const storeResult = options.storeResult ?? true;
+    let meta: TaskMeta | undefined;
+    if (storeResult) meta = await this.storeResult(taskId, thrown, "FAILURE", options);
+    if (request) {
+      if (request.chord && chord) {
+        await this.onChordPartReturn(chordRequest(taskId, request), "FAILURE", thrown, chord);
+      }
+      await propagateChainFailure(this, request, "FAILURE", thrown, {
+        traceback: options.traceback,
+        storeResult,
+        chord,
+      });
+      if (options.callErrbacks ?? true) {
+        const id = request.id ?? taskId;
+        await runErrbacks(request.errbacks, {
+          taskId: id,
+          rootId: request.rootId ?? id,
+          error: thrown,
+          traceback: meta?.traceback ?? options.traceback ?? tracebackOf(thrown),
+        }, options.onErrback);
+      }
+    }
+    return meta;
   }
 
   /**
@@ -375,15 +492,110 @@ export class RedisBackend implements AsyncDisposable {
 
   /**
    * Stores REVOKED with Celery's `TaskRevokedError(reason)`; Celery's reasons are `revoked`,
-   * `expired` and `terminated`.
+   * `expired` and `terminated`. A chord part (`request.chord`) is then counted in its chord, which
+   * makes the body fail with a `ChordError`.
+   * @param taskId The task's id.
+   * @param reason The reason.
+   * @param request The task's request.
+   * @param options Whether to store the record, and how to complete a chord.
+   * @returns The meta as stored, or `undefined` when not stored.
+   * @throws {TypeError} when the request carries a chord and `options.chord` is missing.
    */
-  markAsRevoked(
+  async markAsRevoked(
     taskId: string,
     reason = "",
     request?: TaskRequest,
+    options: MarkOptions = {},
   ): Promise<TaskMeta | undefined> {
+    const chord = requireChordOptions(request, false, options.chord);
     const error = new TaskError("TaskRevokedError", [reason], "celery.exceptions");
-    return this.storeResult(taskId, error, "REVOKED", { request, traceback: null });
+    let meta: TaskMeta | undefined;
+    if (options.storeResult ?? true) {
+      meta = await this.storeResult(taskId, error, "REVOKED", { request, traceback: null });
+    }
+    if (request?.chord && chord) {
+      await this.onChordPartReturn(chordRequest(taskId, request), "REVOKED", error, chord);
+    }
+    return meta;
+  }
+
+  // ---- Chords and groups (Celery's backend methods) -------------------------------------------
+
+  /**
+   * Celery's `set_chord_size`: stores the header's size (see {@linkcode setChordSize}).
+   * @param groupId The chord's header group id.
+   * @param size The number of header parts.
+   * @returns Nothing; resolves once stored.
+   */
+  setChordSize(groupId: string, size: number): Promise<void> {
+    return setChordSize(this, groupId, size);
+  }
+
+  /**
+   * Celery's `apply_chord`: saves a header holding nested groups (see {@linkcode applyChord}).
+   * @param groupId The chord's header group id.
+   * @param results The header's results, in order.
+   * @returns Whether the header was saved.
+   */
+  applyChord(groupId: string, results: readonly GroupMember[]): Promise<boolean> {
+    return applyChord(this, groupId, results);
+  }
+
+  /**
+   * Celery's `add_to_chord`: counts one more header part (see {@linkcode addToChord}).
+   * @param groupId The chord's header group id.
+   * @returns How many tasks have been added to the chord.
+   */
+  addToChord(groupId: string): Promise<number> {
+    return addToChord(this, groupId);
+  }
+
+  /**
+   * Celery's `on_chord_part_return` (see {@linkcode onChordPartReturn}).
+   * @param request The header task's request.
+   * @param state The part's state.
+   * @param result The part's return value or error.
+   * @param options How to send the body.
+   * @returns What happened to the chord.
+   */
+  onChordPartReturn(
+    request: ChordRequest,
+    state: TaskState,
+    result: unknown,
+    options: ChordPartOptions,
+  ): Promise<ChordPartResult> {
+    return onChordPartReturn(this, request, state, result, options);
+  }
+
+  /**
+   * Celery's `save_group`: stores `{"result": <group tuple>}` under `celery-taskset-meta-<id>`
+   * (SETEX + PUBLISH), byte for byte as Python's `GroupResult.save()`.
+   * @param groupId The key's group id.
+   * @param result The group.
+   * @returns The group.
+   */
+  async saveGroup(groupId: string, result: GroupResult): Promise<GroupResult> {
+    await this.set(this.keys.group(groupId), this.encode({ result: result.asTuple() }));
+    return result;
+  }
+
+  /**
+   * Celery's `restore_group`: the group saved under the id (by Python or TypeScript), nested groups
+   * and parents included, or `null`.
+   * @param groupId The group id.
+   * @returns The group, or `null` when none is stored.
+   */
+  restoreGroup(groupId: string): Promise<GroupResult | null> {
+    return GroupResult.restore(this, groupId);
+  }
+
+  /**
+   * Celery's `delete_group`: deletes the saved group (not its members' results).
+   * @param groupId The group id.
+   * @returns Nothing; resolves once deleted.
+   */
+  async deleteGroup(groupId: string): Promise<void> {
+    await this.delete(this.keys.group(groupId));
   }
 
   /** Deletes a task's result and stops waiting on it (Celery's `forget`: DEL + `cancel_for`). */
@@ -439,6 +651,24 @@ function isThrown(value: unknown): boolean {
   return value instanceof Error ||
     (value !== null && typeof value === "object" &&
       typeof (value as { excType?: unknown }).excType === "string");
+}
+
+function requireChordOptions(
+  request: TaskRequest | undefined,
+  failing: boolean,
+  chord: ChordPartOptions | undefined,
+): ChordPartOptions | undefined {
+  if (!chord && needsChordOptions(request, failing)) {
+    throw new TypeError(
+      "The request is a chord part: pass options.chord with onBody to send the chord's body",
+    );
+  }
+  return chord;
+}
+
+// Celery reads the part's id from the request; a request without one is the task being stored.
+function chordRequest(taskId: string, request: TaskRequest): ChordRequest {
+  return { ...request, id: request.id ?? taskId } as ChordRequest;
 }
 
 // A failure stored with a non-error value (a string, say) still needs an exception record.

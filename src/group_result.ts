@@ -76,9 +76,9 @@ export class GroupResult {
     return restored;
   }
 
-  /** Celery's tuple form: `[[id, parent], [member tuples…]]`. */
+  /** Celery's tuple form: `[[id, parent], [member tuples…]]`, members' parents included. */
   asTuple(): ResultTuple {
-    return [[this.id, this.parent], this.results.map((r) => r.asTuple() as ResultTuple)];
+    return [[this.id, this.parent], this.results.map(resultTuple)];
   }
 
   /** Saves the group as Python's `GroupResult.save()` does (SETEX + PUBLISH, with the TTL). */
@@ -215,12 +215,44 @@ export function resultFromTuple(value: unknown, backend: RedisBackend): GroupMem
   let parent: unknown = null;
   if (Array.isArray(res)) [id, parent] = res;
   if (typeof id !== "string" || id === "") throw new DecodeError("A result tuple has no id");
-  if (nodes === null || nodes === undefined) return new AsyncResult(id, backend);
+  // Like Celery, the parent is rebuilt too, so it is written back in the canonical tuple form.
+  const parentTuple = parent === null || parent === undefined
+    ? null
+    : resultTuple(resultFromTuple(parent, backend));
+  if (nodes === null || nodes === undefined) {
+    const result = new AsyncResult(id, backend);
+    if (parentTuple !== null) taskParents.set(result, parentTuple);
+    return result;
+  }
   if (!Array.isArray(nodes)) throw new DecodeError(`The members of group ${id} are not a list`);
   return new GroupResult(
     id,
     nodes.map((node) => resultFromTuple(node, backend)),
     backend,
-    (parent ?? null) as ResultTuple | null,
+    parentTuple,
   );
+}
+
+// The parents of task results rebuilt from tuples (AsyncResult itself keeps no parent), so that a
+// restored group is saved again with the same bytes.
+const taskParents = new WeakMap<AsyncResult, ResultTuple>();
+
+/**
+ * Celery's `as_tuple()` of a group member, including the parent a task result was restored with:
+ * `[[id, parent], null]` for a task, `[[id, parent], [members…]]` for a group.
+ *
+ * @param member A task result or a group.
+ * @returns The tuple form Celery stores (`children`, saved groups).
+ *
+ * @example The tuple of a restored task keeps its parent
+ * ```ts
+ * import { createBackend, resultFromTuple, resultTuple } from "../mod.ts";
+ * await using backend = createBackend("memory://");
+ * const task = resultFromTuple([["c2", [["p0", null], null]], null], backend);
+ * console.log(JSON.stringify(resultTuple(task))); // [["c2",[["p0",null],null]],null]
+ * ```
+ */
+export function resultTuple(member: GroupMember): ResultTuple {
+  if (member instanceof GroupResult) return member.asTuple();
+  return [[member.id, taskParents.get(member) ?? null], null];
 }

@@ -51,10 +51,64 @@ export interface TaskMeta {
 }
 
 /**
+ * A Celery signature in the dict form it travels in inside task messages (a chord's body, the
+ * elements of a chain, errbacks): `{"task", "args", "kwargs", "options", "subtask_type",
+ * "immutable", ...}`. Kept as an opaque object: only `options.task_id`, `options.group_id`,
+ * `options.group_index`, `options.chord` and `options.link_error` are read.
+ */
+export interface Signature {
+  /** The task's name, e.g. `proj.tsum` (`celery.group` / `celery.chord` for complex ones). */
+  task?: string | undefined;
+  /** Positional arguments (partial ones for chain elements and chord bodies). */
+  args?: unknown[] | undefined;
+  /** Keyword arguments. */
+  kwargs?: Record<string, unknown> | undefined;
+  /** Execution options; `task_id` is the id its result will be stored under. */
+  options?: SignatureOptions | undefined;
+  /** `null` for a task, `"group"`, `"chain"` or `"chord"` for complex signatures. */
+  subtask_type?: string | null | undefined;
+  /** Whether the signature ignores its parent's result. */
+  immutable?: boolean | undefined;
+  /** Any other field Celery puts in the dict. */
+  [field: string]: unknown;
+}
+
+/** The `options` of a {@linkcode Signature}, with Celery's snake_case names. */
+export interface SignatureOptions {
+  /** The id the task's result is stored under. */
+  task_id?: string | undefined;
+  /** The group the task belongs to. */
+  group_id?: string | undefined;
+  /** The position in that group. */
+  group_index?: number | null | undefined;
+  /** The chord body when the task is a chord header part. */
+  chord?: Signature | null | undefined;
+  /** Signatures to call when the task fails. */
+  link_error?: Signature[] | null | undefined;
+  /** Any other option (`reply_to`, `queue`, `root_id`, `parent_id`, stamps, ...). */
+  [option: string]: unknown;
+}
+
+/**
  * What a worker knows about the task it stores a result for (Celery's `Task.request`). Every field
  * is optional; the ones set decide which meta fields are written.
  */
 export interface TaskRequest {
+  /** The task's id (`request.id`); chord parts are recorded under it. */
+  id?: string | undefined;
+  /** The id of the first task of the workflow (`request.root_id`). */
+  rootId?: string | undefined;
+  /** The chord body when the task is a chord header part (`request.chord`). */
+  chord?: Signature | null | undefined;
+  /**
+   * The rest of the chain, last task first, as the message's `chain` carries it
+   * (`request.chain`); failing the task fails these too.
+   */
+  chain?: Signature[] | null | undefined;
+  /** Signatures to call when the task fails (`request.errbacks`, the message's `errbacks`). */
+  errbacks?: Signature[] | null | undefined;
+  /** Whether the task's own result is not stored (`ignore_result`); chord parts still count. */
+  ignoreResult?: boolean | undefined;
   /** The task's name, e.g. `proj.add` (extended meta: `name`). */
   task?: string | undefined;
   /** Positional arguments (extended meta: `args`). */

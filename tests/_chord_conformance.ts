@@ -1,0 +1,638 @@
+// One behaviour suite for chords, groups and chain propagation, run over every driver (memory and
+// TCP). Each driver's test file calls defineChordConformance() with a factory for fresh drivers.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type ChordPartOptions,
+  type ChordRequest,
+  GroupResult,
+  RedisBackend,
+  type RedisBackendOptions,
+  type RedisCommand,
+  type RedisDriver,
+  RedisReplyError,
+  resultFromTuple,
+  type Signature,
+  TaskError,
+} from "../mod.ts";
+
+/** Makes a fresh driver on an empty database. */
+export type DriverFactory = () => Promise<RedisDriver>;
+
+const decoder = new TextDecoder();
+const text = (bytes: unknown) =>
+  bytes === null ? null : bytes instanceof Uint8Array ? decoder.decode(bytes) : String(bytes);
+const fixedClock = () => new Date(Date.UTC(2026, 10, 24, 11, 38, 23, 27));
+const DATE = "2026-11-24T11:38:23.027000+00:00";
+
+/** A driver that records every command it is given (transactions as MULTI … EXEC). */
+function recording(driver: RedisDriver): { driver: RedisDriver; log: string[][] } {
+  const log: string[][] = [];
+  const asText = (command: RedisCommand) => command.map((a) => text(a)!);
+  const wrapped: RedisDriver = {
+    name: driver.name,
+    send(command) {
+      log.push(asText(command));
+      return driver.send(command);
+    },
+    transaction(commands) {
+      log.push(["MULTI"], ...commands.map(asText), ["EXEC"]);
+      return driver.transaction(commands);
+    },
+    close: () => driver.close(),
+    [Symbol.asyncDispose]: () => driver.close(),
+  };
+  if (driver.openSubscriber) wrapped.openSubscriber = driver.openSubscriber.bind(driver);
+  return { driver: wrapped, log };
+}
+
+/** A chord body as a header task's message carries it. */
+function bodySignature(id: string, groupId: string, extra: Partial<Signature> = {}): Signature {
+  return {
+    task: "celery_app.echo",
+    args: [],
+    kwargs: {},
+    options: { task_id: id, reply_to: "r-1", group_id: groupId },
+    subtask_type: null,
+    immutable: false,
+    ...extra,
+  };
+}
+
+/** Records the bodies sent. */
+function bodySpy(extra: Partial<ChordPartOptions> = {}) {
+  const fired: { body: Signature; results: unknown[]; parentId: string }[] = [];
+  const options: ChordPartOptions = {
+    onBody: (body, results, context) => {
+      fired.push({ body, results, parentId: context.parentId });
+    },
+    ...extra,
+  };
+  return { fired, options };
+}
+
+export function defineChordConformance(driverName: string, makeDriver: DriverFactory): void {
+  const named = (subject: string) => `${driverName}: ${subject}`;
+  async function backendWith(options: RedisBackendOptions = {}) {
+    return new RedisBackend(await makeDriver(), { now: fixedClock, ...options });
+  }
+  async function recordedBackend(options: RedisBackendOptions = {}) {
+    const { driver, log } = recording(await makeDriver());
+    return { backend: new RedisBackend(driver, { now: fixedClock, ...options }), log };
+  }
+  const part = (id: string, group: string, body: Signature, groupIndex?: number): ChordRequest =>
+    groupIndex === undefined ? { id, group, chord: body } : { id, group, groupIndex, chord: body };
+
+  test(named("onChordPartReturn() runs Celery's exact transaction in ordered mode"), async () => {
+    const { backend, log } = await recordedBackend();
+    await using _ = backend;
+    const body = bodySignature("body-o", "g-o");
+    await backend.setChordSize("g-o", 2);
+    log.length = 0;
+    const spy = bodySpy();
+    const outcome = await backend.onChordPartReturn(
+      part("t1", "g-o", body, 0),
+      "SUCCESS",
+      10,
+      spy.options,
+    );
+    assert.deepEqual(outcome, { status: "waiting", readyCount: 1, total: 2 });
+    const j = "celery-taskset-meta-g-o.j";
+    const t = "celery-taskset-meta-g-o.t";
+    const s = "celery-taskset-meta-g-o.s";
+    assert.deepEqual(log, [
+      ["MULTI"],
+      ["ZADD", j, "0", '[1, "t1", "SUCCESS", 10]'],
+      ["ZCOUNT", j, "-inf", "+inf"],
+      ["GET", t],
+      ["GET", s],
+      ["EXPIRE", j, "86400"],
+      ["EXPIRE", t, "86400"],
+      ["EXPIRE", s, "86400"],
+      ["EXEC"],
+    ]);
+    log.length = 0;
+    const last = await backend.onChordPartReturn(
+      part("t2", "g-o", body, 1),
+      "SUCCESS",
+      20,
+      spy.options,
+    );
+    assert.deepEqual(last, { status: "fired", readyCount: 2, total: 2 });
+    assert.deepEqual(spy.fired, [{ body, results: [10, 20], parentId: "t2" }]);
+    // The completing part also reads the saved header (GET), then ZRANGE, then deletes the keys.
+    assert.deepEqual(log.slice(9), [
+      ["GET", "celery-taskset-meta-g-o"],
+      ["MULTI"],
+      ["ZRANGE", j, "0", "-1"],
+      ["EXEC"],
+      ["MULTI"],
+      ["DEL", j],
+      ["DEL", t],
+      ["DEL", s],
+      ["EXEC"],
+    ]);
+    assert.deepEqual(await backend.driver.send(["KEYS", "celery-taskset-meta-g-o*"]), []);
+  });
+
+  test(named("onChordPartReturn() in list mode uses RPUSH/LLEN and LRANGE 0 <total>"), async () => {
+    const { backend, log } = await recordedBackend({ resultChordOrdered: false, resultExpires: 0 });
+    await using _ = backend;
+    const body = bodySignature("body-l", "g-l");
+    await backend.setChordSize("g-l", 2);
+    log.length = 0;
+    const spy = bodySpy();
+    await backend.onChordPartReturn(part("t2", "g-l", body, 1), "SUCCESS", "b", spy.options);
+    const j = "celery-taskset-meta-g-l.j";
+    // No EXPIRE without result_expires.
+    assert.deepEqual(log, [
+      ["MULTI"],
+      ["RPUSH", j, '[1, "t2", "SUCCESS", "b"]'],
+      ["LLEN", j],
+      ["GET", "celery-taskset-meta-g-l.t"],
+      ["GET", "celery-taskset-meta-g-l.s"],
+      ["EXEC"],
+    ]);
+    log.length = 0;
+    await backend.onChordPartReturn(part("t1", "g-l", body, 0), "SUCCESS", "a", spy.options);
+    assert.deepEqual(log.slice(7, 10), [["MULTI"], ["LRANGE", j, "0", "2"], ["EXEC"]]);
+    // List mode keeps completion order, whatever the group index.
+    assert.deepEqual(spy.fired.map((f) => f.results), [["b", "a"]]);
+  });
+
+  test(named("chord members are encoded exactly as Celery encodes them"), async () => {
+    await using backend = await backendWith();
+    const body = bodySignature("body-m", "g-m");
+    const spy = bodySpy();
+    await backend.onChordPartReturn(part("t1", "g-m", body, 0), "SUCCESS", 10, spy.options);
+    await backend.onChordPartReturn(
+      part("f1", "g-m", body, 1),
+      "FAILURE",
+      new TaskError("KeyError", ["boom"], "builtins"),
+      spy.options,
+    );
+    await backend.onChordPartReturn(
+      part("n1", "g-m", body),
+      "SUCCESS",
+      { a: [1.5, null] },
+      spy.options,
+    );
+    const members = await backend.driver.send([
+      "ZRANGE",
+      "celery-taskset-meta-g-m.j",
+      "0",
+      "-1",
+      "WITHSCORES",
+    ]) as Uint8Array[];
+    assert.deepEqual(members.map(text), [
+      '[1, "t1", "SUCCESS", 10]',
+      "0",
+      '[1, "f1", "FAILURE", {"exc_type": "KeyError", "exc_message": ["boom"], "exc_module": "builtins"}]',
+      "1",
+      '[1, "n1", "SUCCESS", {"a": [1.5, null]}]',
+      "inf",
+    ]);
+    assert.equal(spy.fired.length, 0, "no size stored: the chord cannot complete");
+  });
+
+  test(named("results come in group-index order, whatever the completion order"), async () => {
+    await using backend = await backendWith();
+    const body = bodySignature("body-r", "g-r");
+    await backend.setChordSize("g-r", 6);
+    const spy = bodySpy();
+    for (const i of [3, 0, 5, 1, 4, 2]) {
+      const outcome = await backend.markAsDone(`r${i}`, i * i, part(`r${i}`, "g-r", body, i), {
+        chord: spy.options,
+      });
+      assert.ok(outcome, "the part's own result is stored");
+    }
+    assert.equal(spy.fired.length, 1);
+    assert.deepEqual(spy.fired[0]!.results, [0, 1, 4, 9, 16, 25]);
+    assert.equal(spy.fired[0]!.parentId, "r2");
+    assert.equal((await backend.getTaskMeta("r3")).result, 9);
+  });
+
+  test(named("the chord completes at exactly size + added, once the size is known"), async () => {
+    await using backend = await backendWith();
+    const body = bodySignature("body-c", "g-c");
+    const spy = bodySpy();
+    const a = await backend.onChordPartReturn(
+      part("c0", "g-c", body, 0),
+      "SUCCESS",
+      0,
+      spy.options,
+    );
+    assert.deepEqual(a, { status: "waiting", readyCount: 1, total: null });
+    await backend.setChordSize("g-c", 2);
+    assert.equal(await backend.addToChord("g-c"), 1);
+    // .t has no TTL until the next part sets one.
+    assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-g-c.t"]), -1);
+    const b = await backend.onChordPartReturn(
+      part("c1", "g-c", body, 1),
+      "SUCCESS",
+      1,
+      spy.options,
+    );
+    assert.deepEqual(b, { status: "waiting", readyCount: 2, total: 3 });
+    assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-g-c.t"]), 86400);
+    const c = await backend.onChordPartReturn(
+      part("c2", "g-c", body, 1),
+      "SUCCESS",
+      2,
+      spy.options,
+    );
+    assert.deepEqual(c, { status: "fired", readyCount: 3, total: 3 });
+    assert.deepEqual(spy.fired.map((f) => f.results), [[0, 1, 2]]);
+    // A late duplicate part starts a new count that never reaches the (deleted) size.
+    const late = await backend.onChordPartReturn(
+      part("c3", "g-c", body, 2),
+      "SUCCESS",
+      3,
+      spy.options,
+    );
+    assert.deepEqual(late, { status: "waiting", readyCount: 1, total: null });
+    assert.equal(spy.fired.length, 1);
+  });
+
+  test(named("a request without group or id is skipped, as in Celery"), async () => {
+    await using backend = await backendWith();
+    const spy = bodySpy();
+    const body = bodySignature("body-s", "g-s");
+    const outcome = await backend.onChordPartReturn(
+      { id: "x", group: "", chord: body },
+      "SUCCESS",
+      1,
+      spy.options,
+    );
+    assert.deepEqual(outcome, { status: "skipped", readyCount: null, total: null });
+    assert.deepEqual(await backend.driver.send(["KEYS", "*"]), []);
+  });
+
+  test(named("setChordSize() stores a plain decimal with the TTL"), async () => {
+    await using backend = await backendWith();
+    await backend.setChordSize("g-size", 3);
+    assert.equal(text(await backend.get("celery-taskset-meta-g-size.s")), "3");
+    assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-g-size.s"]), 86400);
+    await assert.rejects(backend.setChordSize("g-size", -1), RangeError);
+    await assert.rejects(backend.setChordSize("g-size", 1.5), RangeError);
+  });
+
+  test(
+    named("a failed part stores Celery's ChordError on the body and keeps the keys"),
+    async () => {
+      for (const celeryVersion of ["5.6", "5.2"] as const) {
+        await using backend = await backendWith({ celeryVersion });
+        const gid = `g-f-${celeryVersion}`;
+        const body = bodySignature(`body-f-${celeryVersion}`, gid);
+        await backend.setChordSize(gid, 2);
+        const spy = bodySpy();
+        await backend.markAsDone("ok1", 1, part("ok1", gid, body, 0), { chord: spy.options });
+        await backend.markAsFailure("f1", new TaskError("KeyError", ["boom"], "builtins"), {
+          request: part("f1", gid, body, 1),
+          traceback: "Traceback (most recent call last):\nKeyError: 'boom'\n",
+          chord: spy.options,
+        });
+        assert.equal(spy.fired.length, 0, "the body is not sent");
+        const raw = text(await backend.get(`celery-task-meta-body-f-${celeryVersion}`))!;
+        const stored = JSON.parse(raw);
+        const dateDone = celeryVersion === "5.2" ? "2026-11-24T11:38:23.027000" : DATE;
+        assert.equal(
+          raw,
+          '{"status": "FAILURE", "result": {"exc_type": "ChordError", "exc_message": ' +
+            `["Dependency f1 raised KeyError('boom')"], "exc_module": "celery.exceptions"}, ` +
+            `"traceback": ${JSON.stringify(stored.traceback)}, "children": [], ` +
+            `"date_done": "${dateDone}", "task_id": "body-f-${celeryVersion}"}`,
+        );
+        assert.match(
+          stored.traceback,
+          /\ncelery\.exceptions\.ChordError: Dependency f1 raised KeyError\('boom'\)\n$/,
+        );
+        if (celeryVersion === "5.6") {
+          assert.match(
+            stored.traceback,
+            /^KeyError: 'boom'\n\nThe above exception was the direct cause of the following exception:\n\nTraceback/,
+          );
+        } else {
+          assert.match(stored.traceback, /^Traceback \(most recent call last\):\n {2}File /);
+        }
+        const meta = await backend.getTaskMeta(`body-f-${celeryVersion}`);
+        assert.ok(meta.result instanceof TaskError);
+        assert.equal(meta.result.name, "ChordError");
+        // The chord keys stay, to expire.
+        for (const suffix of [".j", ".s"]) {
+          assert.equal(
+            await backend.driver.send(["TTL", `celery-taskset-meta-${gid}${suffix}`]),
+            86400,
+          );
+        }
+      }
+    },
+  );
+
+  test(named("a revoked part fails the body with TaskRevokedError's repr"), async () => {
+    await using backend = await backendWith();
+    const body = bodySignature("body-rv", "g-rv");
+    await backend.setChordSize("g-rv", 1);
+    const spy = bodySpy();
+    await backend.markAsRevoked("rv1", "revoked", part("rv1", "g-rv", body, 0), {
+      chord: spy.options,
+    });
+    const meta = await backend.getTaskMeta("body-rv");
+    assert.equal(meta.status, "FAILURE");
+    assert.deepEqual((meta.result as TaskError).excMessage, [
+      "Dependency rv1 raised TaskRevokedError('revoked')",
+    ]);
+  });
+
+  test(
+    named("a body that cannot be sent fails with 'Callback error' and the keys go"),
+    async () => {
+      await using backend = await backendWith();
+      const body = bodySignature("body-cb", "g-cb");
+      await backend.setChordSize("g-cb", 1);
+      const outcome = await backend.onChordPartReturn(part("cb1", "g-cb", body, 0), "SUCCESS", 1, {
+        onBody: () => {
+          throw new Error("broker down");
+        },
+      });
+      assert.equal(outcome.status, "failed");
+      assert.deepEqual(outcome.error?.excMessage, ["Callback error: Exception('broker down')"]);
+      assert.equal((await backend.getTaskMeta("body-cb")).status, "FAILURE");
+      assert.deepEqual(await backend.driver.send(["KEYS", "celery-taskset-meta-g-cb*"]), []);
+    },
+  );
+
+  test(named("the body's errbacks are sent when the chord fails"), async () => {
+    await using backend = await backendWith();
+    const errback: Signature = { task: "proj.on_error", args: [], kwargs: {}, options: {} };
+    const body = bodySignature("body-eb", "g-eb");
+    body.options!.link_error = [errback];
+    await backend.setChordSize("g-eb", 1);
+    const sent: unknown[] = [];
+    await backend.markAsFailure("eb1", new Error("x"), {
+      request: part("eb1", "g-eb", body, 0),
+      chord: {
+        onBody: () => assert.fail("the body must not be sent"),
+        onErrback: (sig, context) => void sent.push([sig.task, context.taskId, context.rootId]),
+      },
+    });
+    assert.deepEqual(sent, [["proj.on_error", "body-eb", "body-eb"]]);
+  });
+
+  test(named("a group body fails task by task with the original error (Celery 5.6)"), async () => {
+    await using backend = await backendWith();
+    const tasks = ["gb-a", "gb-b"].map((id) => bodySignature(id, "g-gb"));
+    const body: Signature = {
+      task: "celery.group",
+      args: [],
+      kwargs: { tasks },
+      options: { task_id: "gb-group", group_id: "g-gb" },
+      subtask_type: "group",
+      immutable: false,
+    };
+    await backend.setChordSize("g-gb", 1);
+    const revoked: string[][] = [];
+    await backend.markAsFailure("gb1", new TaskError("ValueError", ["z"], "builtins"), {
+      request: part("gb1", "g-gb", body, 0),
+      chord: { onBody: () => assert.fail("not sent"), onRevoke: (ids) => void revoked.push(ids) },
+    });
+    assert.deepEqual(revoked, [["gb-a", "gb-b"]]);
+    for (const id of ["gb-a", "gb-b", "gb-group"]) {
+      const meta = await backend.getTaskMeta(id);
+      assert.equal(meta.status, "FAILURE", id);
+      assert.equal((meta.result as TaskError).name, "ValueError", id);
+    }
+    assert.equal((await backend.getTaskMeta("gb-group")).traceback, null);
+  });
+
+  test(named("a header with a nested group is saved and joined for nested results"), async () => {
+    await using backend = await backendWith();
+    const inner = new GroupResult("g-n-inner", [
+      backend.asyncResult("n1"),
+      backend.asyncResult("n2"),
+    ], backend);
+    assert.equal(await backend.applyChord("g-n", [backend.asyncResult("n0"), inner]), true);
+    assert.equal(await backend.applyChord("g-flat", [backend.asyncResult("x")]), false);
+    assert.equal(await backend.get("celery-taskset-meta-g-flat"), null);
+    assert.equal(
+      text(await backend.get("celery-taskset-meta-g-n")),
+      '{"result": [["g-n", null], [[["n0", null], null], [["g-n-inner", null], ' +
+        '[[["n1", null], null], [["n2", null], null]]]]]}',
+    );
+    const body = bodySignature("body-n", "g-n");
+    await backend.setChordSize("g-n", 3);
+    const spy = bodySpy();
+    for (const [id, value] of [["n1", 1], ["n0", 0], ["n2", 2]] as const) {
+      await backend.markAsDone(id, value, part(id, "g-n", body), { chord: spy.options });
+    }
+    assert.deepEqual(spy.fired.map((f) => f.results), [[0, [1, 2]]]);
+    // The saved header is not deleted (it expires).
+    assert.notEqual(await backend.get("celery-taskset-meta-g-n"), null);
+  });
+
+  test(named("a saved header whose join fails stores 'Join error'"), async () => {
+    await using backend = await backendWith();
+    const inner = new GroupResult("g-j-inner", [backend.asyncResult("j1")], backend);
+    await backend.applyChord("g-j", [backend.asyncResult("j0"), inner]);
+    await backend.setChordSize("g-j", 2);
+    const body = bodySignature("body-j", "g-j");
+    const spy = bodySpy();
+    // Counted in the chord, but no result is stored for j1: the join times out.
+    await backend.markAsDone("j0", 0, part("j0", "g-j", body), { chord: spy.options });
+    await backend.markAsDone("j1", 1, { ...part("j1", "g-j", body), ignoreResult: true }, {
+      chord: { ...spy.options, joinTimeout: 50 },
+    });
+    assert.equal(spy.fired.length, 0);
+    const meta = await backend.getTaskMeta("body-j");
+    assert.deepEqual((meta.result as TaskError).excMessage, [
+      "Join error: TimeoutError('The operation timed out.')",
+    ]);
+  });
+
+  test(
+    named("markAsDone() of a chord part needs chord options, and stores nothing without"),
+    async () => {
+      await using backend = await backendWith();
+      const body = bodySignature("body-x", "g-x");
+      await assert.rejects(backend.markAsDone("x1", 1, part("x1", "g-x", body, 0)), TypeError);
+      await assert.rejects(
+        backend.markAsFailure("x1", new Error("e"), { request: part("x1", "g-x", body, 0) }),
+        TypeError,
+      );
+      assert.equal(await backend.exists("x1"), false);
+    },
+  );
+
+  test(named("ignoreResult and storeResult: false still count the part"), async () => {
+    await using backend = await backendWith();
+    const body = bodySignature("body-i", "g-i");
+    await backend.setChordSize("g-i", 2);
+    const spy = bodySpy();
+    await backend.markAsDone("i0", "a", { ...part("i0", "g-i", body, 0), ignoreResult: true }, {
+      chord: spy.options,
+    });
+    await backend.markAsDone("i1", "b", part("i1", "g-i", body, 1), {
+      chord: spy.options,
+      storeResult: false,
+    });
+    assert.equal(await backend.exists("i0"), false);
+    assert.equal(await backend.exists("i1"), false);
+    assert.deepEqual(spy.fired.map((f) => f.results), [["a", "b"]]);
+  });
+
+  test(named("200 parts completed concurrently fire the body exactly once"), async () => {
+    await using backend = await backendWith();
+    const body = bodySignature("body-cc", "g-cc");
+    await backend.setChordSize("g-cc", 200);
+    const spy = bodySpy();
+    const order = Array.from({ length: 200 }, (_, i) => (i * 37) % 200);
+    const outcomes = await Promise.all(
+      order.map((i) =>
+        backend.onChordPartReturn(part(`cc${i}`, "g-cc", body, i), "SUCCESS", i, spy.options)
+      ),
+    );
+    assert.equal(outcomes.filter((o) => o.status === "fired").length, 1);
+    assert.equal(spy.fired.length, 1);
+    assert.deepEqual(spy.fired[0]!.results, Array.from({ length: 200 }, (_, i) => i));
+  });
+
+  test(named("ordered and list workers on one chord collide with WRONGTYPE"), async () => {
+    await using backend = await backendWith();
+    const body = bodySignature("body-w", "g-w");
+    const spy = bodySpy();
+    await backend.onChordPartReturn(part("w0", "g-w", body, 0), "SUCCESS", 0, spy.options);
+    await assert.rejects(
+      backend.onChordPartReturn(part("w1", "g-w", body, 1), "SUCCESS", 1, {
+        ...spy.options,
+        ordered: false,
+      }),
+      (e: unknown) => e instanceof RedisReplyError && /WRONGTYPE/.test(e.message),
+    );
+  });
+
+  test(named("markAsFailure() fails the rest of the chain with Celery's records"), async () => {
+    await using backend = await backendWith({ resultExtended: true });
+    const chain: Signature[] = [
+      {
+        task: "celery_app.add",
+        args: [2],
+        kwargs: {},
+        options: { task_id: "ch-3", reply_to: "r" },
+        subtask_type: null,
+        immutable: false,
+      },
+      {
+        task: "celery_app.add",
+        args: [1],
+        kwargs: {},
+        options: { task_id: "ch-2", reply_to: "r" },
+        subtask_type: null,
+        immutable: false,
+      },
+    ];
+    const { driver, log } = recording(backend.driver);
+    await using recorded = new RedisBackend(driver, { now: fixedClock, resultExtended: true });
+    await recorded.markAsFailure("ch-1", new TaskError("ValueError", ["y"], "builtins"), {
+      traceback: "Traceback (most recent call last):\nValueError: y\n",
+      request: {
+        id: "ch-1",
+        task: "celery_app.boom",
+        args: ["y"],
+        kwargs: {},
+        hostname: "ts@worker",
+        retries: 0,
+        deliveryInfo: { routingKey: "celery" },
+        chain,
+      },
+    });
+    // Stored in the message's order: the chain's last task first.
+    assert.deepEqual(
+      log.filter((c) => c[0] === "SETEX").map((c) => c[1]),
+      ["celery-task-meta-ch-1", "celery-task-meta-ch-3", "celery-task-meta-ch-2"],
+    );
+    for (const [id, args] of [["ch-2", "[1]"], ["ch-3", "[2]"]]) {
+      assert.equal(
+        text(await backend.get(`celery-task-meta-${id}`)),
+        '{"status": "FAILURE", "result": {"exc_type": "ValueError", "exc_message": ["y"], ' +
+          '"exc_module": "builtins"}, "traceback": "Traceback (most recent call last):\\n' +
+          'ValueError: y\\n", "children": [], "date_done": "' + DATE + '", ' +
+          `"name": "celery_app.add", "args": ${args}, "kwargs": {}, "worker": null, ` +
+          `"retries": 0, "queue": null, "task_id": "${id}"}`,
+      );
+    }
+  });
+
+  test(named("a chain element that is a chord part is counted in its chord"), async () => {
+    await using backend = await backendWith();
+    const body = bodySignature("body-chc", "g-chc");
+    await backend.setChordSize("g-chc", 2);
+    const spy = bodySpy();
+    await backend.markAsDone("chc-0", 0, part("chc-0", "g-chc", body, 0), { chord: spy.options });
+    const chain: Signature[] = [{
+      task: "celery_app.add",
+      args: [1],
+      kwargs: {},
+      options: { task_id: "chc-1b", group_id: "g-chc", group_index: 1, chord: body },
+    }];
+    await backend.markAsFailure("chc-1a", new Error("early"), {
+      request: { id: "chc-1a", chain },
+      chord: spy.options,
+    });
+    assert.equal((await backend.getTaskMeta("chc-1b")).status, "FAILURE");
+    const meta = await backend.getTaskMeta("body-chc");
+    assert.deepEqual((meta.result as TaskError).excMessage, [
+      "Dependency chc-1b raised Exception('early')",
+    ]);
+  });
+
+  test(named("markAsFailure() sends the task's errbacks with Celery's ids"), async () => {
+    await using backend = await backendWith();
+    const sent: unknown[] = [];
+    await backend.markAsFailure("e-1", new Error("x"), {
+      request: {
+        id: "e-1",
+        rootId: "root-1",
+        errbacks: [{ task: "proj.handle", args: [], kwargs: {}, options: {} }],
+      },
+      onErrback: (sig, context) => void sent.push([sig.task, context.taskId, context.rootId]),
+    });
+    assert.deepEqual(sent, [["proj.handle", "e-1", "root-1"]]);
+    await backend.markAsFailure("e-2", new Error("x"), {
+      request: { id: "e-2", errbacks: [{ task: "proj.handle" }] },
+      callErrbacks: false,
+      onErrback: () => assert.fail("not called"),
+    });
+  });
+
+  test(named("saveGroup() writes Python's bytes, nested groups and parents included"), async () => {
+    await using backend = await backendWith();
+    const tuple = [["grp-9", null], [
+      [["c1", null], null],
+      [["c2", [["p0", null], null]], null],
+      [["inner", null], [[["c3", null], null]]],
+    ]];
+    const group = resultFromTuple(tuple, backend) as GroupResult;
+    await backend.saveGroup("grp-9", group);
+    const expected = '{"result": [["grp-9", null], [[["c1", null], null], [["c2", [["p0", null], ' +
+      'null]], null], [["inner", null], [[["c3", null], null]]]]]}';
+    assert.equal(text(await backend.get("celery-taskset-meta-grp-9")), expected);
+    assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-grp-9"]), 86400);
+    const restored = await backend.restoreGroup("grp-9");
+    assert.ok(restored);
+    assert.deepEqual(restored.asTuple(), tuple);
+    assert.deepEqual(restored.leaves().map((r) => r.id), ["c1", "c2", "c3"]);
+    await backend.saveGroup("grp-9", restored);
+    assert.equal(text(await backend.get("celery-taskset-meta-grp-9")), expected);
+    await backend.deleteGroup("grp-9");
+    assert.equal(await backend.restoreGroup("grp-9"), null);
+  });
+
+  test(
+    named("storeResult() writes the running task's children when given no request"),
+    async () => {
+      await using backend = await backendWith();
+      await backend.storeResult("ch-none", 1, "SUCCESS", { children: [] });
+      assert.match(text(await backend.get("celery-task-meta-ch-none"))!, /"children": \[\],/);
+    },
+  );
+}
