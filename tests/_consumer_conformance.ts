@@ -288,3 +288,20 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     assert.equal(seen.length, 100);
   });
 }
+
+/** Regressions of the polling consumer that do not depend on the driver. */
+export function definePollingRegressions(driverName: string, makeDriver: DriverFactory): void {
+  test(`${driverName}: PollingConsumer polls for a wait started as the previous one resolves`, async () => {
+    await using backend = new RedisBackend(await makeDriver(), {
+      consumer: { type: "polling", minInterval: 10, maxInterval: 20 },
+    });
+    await backend.markAsDone("first", 1);
+    await backend.markAsDone("second", 2);
+    // The second wait is registered in the first microtask after the first one resolves, before
+    // the polling loop that resolved it has finished exiting.
+    const second = await backend.consumer.wait("first").then(() =>
+      backend.consumer.wait("second", { timeout: 2000 })
+    );
+    assert.equal(second.result, 2);
+  });
+}

@@ -117,7 +117,11 @@ export class PollingConsumer implements ResultWaiter {
     // keeps minInterval between two MGETs).
     this.#interval = this.#min;
     this.#wake?.abort();
-    this.#loop ??= this.#run().finally(() => (this.#loop = undefined));
+    this.#loop ??= this.#run().finally(() => {
+      this.#loop = undefined;
+      // A wait added while the loop was on its way out found it still set: poll for it now.
+      if (this.#waiters.size > 0 && !this.#stop.signal.aborted) this.#onChange(true);
+    });
   }
 
   async #run(): Promise<void> {
