@@ -31,7 +31,9 @@ test("src/ uses Deno, Bun and node: APIs only in the runtime adapters", () => {
     const name = relative(projectRoot, file).replaceAll("\\", "/");
     if (RUNTIME_ADAPTERS.has(name)) continue;
     const code = withoutComments(readFileSync(file, "utf8"));
-    const hit = /\bDeno\.|\bBun\.|["']node:|\bprocess\.|\bBuffer\b|globalThis\.(Deno|Bun)\b/.exec(code);
+    const hit = /\bDeno\.|\bBun\.|["']node:|\bprocess\.|\bBuffer\b|globalThis\.(Deno|Bun)\b/.exec(
+      code,
+    );
     if (hit) offenders.push(`${name}: ${hit[0]}`);
   }
   assert.deepEqual(offenders, []);
@@ -46,4 +48,34 @@ test("mod.ts type-checks without Deno's namespace", {
     { cwd: projectRoot, encoding: "utf8", timeout: 120_000 },
   );
   assert.equal(result.status, 0, result.stderr);
+});
+
+test("edge.ts type-checks without Deno's namespace and imports no TCP or node: module", {
+  skip: "Deno" in globalThis ? false : "needs the deno binary (runs under deno test)",
+}, () => {
+  const result = spawnSync(
+    process.execPath,
+    ["check", "--config", "deno.edge.json", "edge.ts"],
+    { cwd: projectRoot, encoding: "utf8", timeout: 120_000 },
+  );
+  assert.equal(result.status, 0, result.stderr);
+  const graph = spawnSync(process.execPath, ["info", "--json", "edge.ts"], {
+    cwd: projectRoot,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  assert.equal(graph.status, 0, graph.stderr);
+  const modules: string[] = JSON.parse(graph.stdout).modules.map((m: { specifier: string }) =>
+    m.specifier
+  );
+  const local = modules.filter((s) => s.startsWith("file:"));
+  assert.ok(
+    local.some((s) => s.endsWith("/src/drivers/http.ts")),
+    "edge.ts includes the HTTP driver",
+  );
+  assert.deepEqual(
+    local.filter((s) => /\/src\/drivers\/(tcp|_deno_transport|_bun_transport)\.ts$/.test(s)),
+    [],
+  );
+  assert.deepEqual(modules.filter((s) => s.startsWith("node:")), []);
 });

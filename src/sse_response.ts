@@ -1,0 +1,187 @@
+/**
+ * `sseResponse()`: a Celery task's state changes as a `text/event-stream` `Response`, which an
+ * edge function returns so that a web page's `EventSource` shows the task's progress live.
+ *
+ * @module
+ */
+import type { RedisBackend } from "./backend.ts";
+import type { TaskMeta } from "./meta.ts";
+import { READY_STATES } from "./states.ts";
+
+/** Options of {@linkcode sseResponse}. */
+export interface SseResponseOptions {
+  /**
+   * When to end the stream (a `Date` or ms since the epoch), before the platform's time limit.
+   * A `deadline` event is sent first; the browser's `EventSource` then reconnects by itself after
+   * `retry` ms, and the new request starts with the task's current state.
+   * @default {no deadline}
+   */
+  deadline?: Date | number | undefined;
+  /** Ends the stream when it aborts: pass the incoming request's `signal`. */
+  signal?: AbortSignal | undefined;
+  /** The reconnection delay sent to the browser (`retry:`), in ms. @default {1000} */
+  retry?: number | undefined;
+  /** Milliseconds between keep-alive comments, which keep proxies from closing the stream. @default {15000} */
+  keepAlive?: number | undefined;
+  /** Extra response headers (CORS, say). @default {{}} */
+  headers?: Record<string, string> | undefined;
+  /**
+   * Turns a meta into the JSON sent as an event's `data`.
+   * @default {{ task_id, status, result, date_done, traceback } with errors as `{ exc_type, exc_message }`}
+   */
+  serialize?: ((meta: TaskMeta, taskId: string) => unknown) | undefined;
+  /**
+   * Called once when the stream ends (ready state, deadline, error, or the client went away),
+   * e.g. to close a backend made for this request.
+   */
+  onClose?: (() => void) | undefined;
+}
+
+const encoder = new TextEncoder();
+
+/** The default event body: the meta's main fields, with errors and big integers made JSON-safe. */
+export function metaToJson(meta: TaskMeta, taskId: string): Record<string, unknown> {
+  return {
+    task_id: meta.task_id ?? taskId,
+    status: meta.status,
+    result: jsonSafe(meta.result),
+    date_done: meta.date_done ?? null,
+    traceback: meta.traceback ?? null,
+  };
+}
+
+function jsonSafe(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value ?? null, (_key, v: unknown) => {
+    if (typeof v === "bigint") return v.toString();
+    if (v instanceof Error) {
+      return { exc_type: v.name, exc_message: v.message };
+    }
+    return v;
+  }));
+}
+
+function event(name: string, data: unknown): Uint8Array {
+  return encoder.encode(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+/**
+ * Streams a task's states as server-sent events:
+ *
+ * - `event: state` with the current state at once (`PENDING` if nothing is stored yet), then
+ *   one for every change (STARTED, PROGRESS…, RETRY), and the ready one (SUCCESS, FAILURE,
+ *   REVOKED) last, after which the stream ends. Each `data` is JSON (see `serialize`).
+ * - `event: deadline` when `deadline` comes first; the stream ends and the browser reconnects.
+ * - `event: error` with `{ message }` if reading fails; the stream ends.
+ *
+ * The page should close its `EventSource` on a ready state, or it reconnects and gets the same
+ * final state again. The wait goes through the backend's consumer, shared with other waits.
+ *
+ * @param backend The backend to read and wait through.
+ * @param taskId The task whose states to stream.
+ * @param options Deadline, abort signal and formatting.
+ * @returns A `200 text/event-stream` response.
+ *
+ * @example In an edge function (Cloudflare Worker, Vercel Edge, Deno Deploy)
+ * ```ts ignore
+ * import { httpDriver, RedisBackend, sseResponse } from "@celery/redis-results/edge";
+ *
+ * export default {
+ *   fetch(request: Request, env: Record<string, string>): Response {
+ *     const backend = new RedisBackend(httpDriver({ env }));
+ *     const id = new URL(request.url).searchParams.get("id") ?? "";
+ *     return sseResponse(backend, id, { signal: request.signal, deadline: Date.now() + 25_000 });
+ *   },
+ * };
+ * // In the page:
+ * // const events = new EventSource("/progress?id=" + id);
+ * // events.addEventListener("state", (e) => {
+ * //   const meta = JSON.parse(e.data);
+ * //   if (["SUCCESS", "FAILURE", "REVOKED"].includes(meta.status)) events.close();
+ * // });
+ * ```
+ */
+export function sseResponse(
+  backend: RedisBackend,
+  taskId: string,
+  options: SseResponseOptions = {},
+): Response {
+  const serialize = options.serialize ?? metaToJson;
+  const retry = options.retry ?? 1000;
+  const keepAlive = options.keepAlive ?? 15_000;
+  const deadline = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const timers: ReturnType<typeof setTimeout>[] = [];
+
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let open = true;
+      let lastSent = "";
+      const write = (bytes: Uint8Array) => {
+        if (open) controller.enqueue(bytes);
+      };
+      const finish = () => {
+        if (!open) return;
+        open = false;
+        for (const timer of timers) clearTimeout(timer);
+        clearInterval(pinger);
+        stop.abort();
+        try {
+          controller.close();
+        } catch {
+          // Already cancelled by the client.
+        }
+        options.onClose?.();
+      };
+      const send = (meta: TaskMeta) => {
+        const data = serialize(meta, taskId);
+        const text = JSON.stringify(data);
+        if (text === lastSent) return;
+        lastSent = text;
+        write(event("state", data));
+      };
+      write(encoder.encode(`retry: ${retry}\n\n`));
+      const pinger = setInterval(() => write(encoder.encode(": keep-alive\n\n")), keepAlive);
+      if (deadline !== undefined) {
+        timers.push(setTimeout(() => {
+          write(event("deadline", { task_id: taskId }));
+          finish();
+        }, Math.max(0, deadline - Date.now())));
+      }
+      signal.addEventListener("abort", finish, { once: true });
+      if (signal.aborted) return finish();
+      (async () => {
+        try {
+          send(await backend.getTaskMeta(taskId));
+          if (signal.aborted) return;
+          const meta = await backend.consumer.wait(taskId, { signal, onMessage: send });
+          send(meta);
+          finish();
+        } catch (error) {
+          if (!signal.aborted) {
+            write(event("error", { message: (error as Error)?.message ?? String(error) }));
+            finish();
+          }
+        }
+      })();
+    },
+    cancel() {
+      // The client went away: abort() runs finish(), which releases the wait and calls onClose.
+      stop.abort();
+    },
+  });
+  return new Response(body, {
+    status: 200,
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      "x-accel-buffering": "no",
+      ...options.headers,
+    },
+  });
+}
+
+/** Whether an event's state is final, for pages that read the stream (SUCCESS, FAILURE, REVOKED). */
+export function isFinalState(status: string): boolean {
+  return READY_STATES.has(status);
+}

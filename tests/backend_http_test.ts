@@ -1,0 +1,318 @@
+// The HTTP driver over the local Upstash REST server (in front of a real redis-server): the shared
+// backend and consumer conformance suites, then what is particular to HTTP.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { Redis } from "@upstash/redis";
+import {
+  BackendClosedError,
+  createBackend,
+  httpDriver,
+  httpDriverFromUrl,
+  type PollingConsumer,
+  RedisAuthenticationError,
+  RedisBackend,
+  RedisConnectionError,
+  RedisReplyError,
+  waitForResult,
+} from "../edge.ts";
+import { defineBackendConformance } from "./_backend_conformance.ts";
+import { defineConsumerConformance } from "./_consumer_conformance.ts";
+import { type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
+
+const TOKEN = "test-token-secret";
+let redis: RedisServer;
+let rest: UpstashServer;
+before(async () => {
+  redis = await startRedisServer();
+  rest = await startUpstashServer({ redisPort: redis.port, token: TOKEN, db: 2 });
+});
+after(async () => {
+  await rest.close();
+  await redis[Symbol.asyncDispose]();
+});
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const text = (bytes: unknown) => new TextDecoder().decode(bytes as Uint8Array);
+async function until(condition: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
+  const start = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - start > ms) throw new Error("condition not met in time");
+    await sleep(5);
+  }
+}
+
+// Streaming on: the backend suite's publish test then runs too, and the consumer suite waits over
+// server-sent events (its polling test forces the PollingConsumer over the same driver).
+defineBackendConformance("http", async () => {
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  await driver.send(["FLUSHDB"]);
+  return driver;
+});
+
+defineConsumerConformance("http", async () => {
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  await driver.send(["FLUSHDB"]);
+  return driver;
+});
+
+test("httpDriver() finds its URL and token in options, env, process.env, a client or a URL", async () => {
+  const drivers = [
+    httpDriver({ url: rest.url, token: TOKEN }),
+    httpDriver({ env: { UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: TOKEN } }),
+    httpDriver({ env: { KV_REST_API_URL: `${rest.url}/`, KV_REST_API_TOKEN: TOKEN } }),
+    // A client with @upstash/redis's defaults: its URL and token are used, not its settings.
+    httpDriver({ redis: new Redis({ url: rest.url, token: TOKEN, enableTelemetry: false }) }),
+    httpDriverFromUrl(rest.url.replace("http://", `http://default:${TOKEN}@`)),
+    httpDriverFromUrl(rest.url, { token: TOKEN }),
+  ];
+  const saved = { ...process.env };
+  process.env.UPSTASH_REDIS_REST_URL = rest.url;
+  process.env.UPSTASH_REDIS_REST_TOKEN = TOKEN;
+  try {
+    drivers.push(httpDriver());
+  } finally {
+    for (const name of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  }
+  await drivers[0]!.send(["SET", "cfg", '{"a": 1}']);
+  for (const driver of drivers) {
+    // No JSON parsing, no UTF-8 text: the stored bytes.
+    assert.equal(text(await driver.send(["GET", "cfg"])), '{"a": 1}', driver.url);
+    assert.equal(await driver.send(["PING"]), "PONG");
+    assert.equal(driver.url, rest.url);
+    await driver.close();
+  }
+  assert.throws(() => httpDriver({ env: {} }), TypeError);
+  assert.throws(() => httpDriver({ env: { UPSTASH_REDIS_REST_URL: rest.url } }), /token/);
+  assert.throws(() => httpDriver({ url: "redis://x", token: "t" }), /https:\/\//);
+  await using backend = createBackend(rest.url, { token: TOKEN });
+  await backend.markAsDone("cfg-1", 5);
+  assert.equal((await backend.getTaskMeta("cfg-1")).result, 5);
+  assert.throws(() => createBackend("redis://127.0.0.1:6379/0"), /needs TCP/);
+});
+
+test("httpDriver() fails with RedisAuthenticationError on a wrong token, hiding it", async () => {
+  await using driver = httpDriver({ url: rest.url, token: "not-the-token-xyz" });
+  await assert.rejects(
+    driver.send(["GET", "x"]),
+    (e: unknown) =>
+      e instanceof RedisAuthenticationError && !String(e.message).includes("not-the-token-xyz"),
+  );
+  assert.equal(driver.name, "http");
+});
+
+test("httpDriver() reads exact bytes and writes bytes that are not UTF-8 through EVAL", async () => {
+  await using driver = httpDriver({ url: rest.url, token: TOKEN });
+  const bytes = new Uint8Array(256).map((_, i) => i);
+  rest.resetCounts();
+  assert.equal(await driver.send(["SET", "bin:1", bytes]), "OK");
+  assert.deepEqual(rest.commands, ["EVAL"]);
+  assert.deepEqual(await driver.send(["GET", "bin:1"]), bytes);
+  // The atomic store of a result: SETEX + PUBLISH in one request, exact bytes.
+  rest.resetCounts();
+  const replies = await driver.transaction([
+    ["SETEX", "bin:2", 100, bytes],
+    ["PUBLISH", "bin:2", bytes],
+  ]);
+  assert.deepEqual(replies, ["OK", 0]);
+  assert.deepEqual(rest.requests, { "/": 1 });
+  assert.deepEqual(await driver.send(["GET", "bin:2"]), bytes);
+  assert.equal(await driver.send(["TTL", "bin:2"]), 100);
+  // Errors keep their slot, as in MULTI/EXEC.
+  const mixed = await driver.transaction([["INCR", "bin:2"], ["SET", "bin:3", bytes]]);
+  assert.ok(mixed[0] instanceof RedisReplyError && /not an integer/.test(mixed[0].message));
+  assert.equal(mixed[1], "OK");
+  // Valid UTF-8 (what Celery's JSON is) goes as plain JSON, byte for byte.
+  rest.resetCounts();
+  const utf8 = new TextEncoder().encode('{"s": "é€😀"}');
+  await driver.transaction([["SET", "bin:4", utf8]]);
+  assert.deepEqual(rest.commands, ["MULTI", "SET", "EXEC"]);
+  assert.deepEqual(await driver.send(["GET", "bin:4"]), utf8);
+  await using strict = httpDriver({ url: rest.url, token: TOKEN, binaryWrites: "reject" });
+  await assert.rejects(strict.send(["SET", "bin:5", bytes]), TypeError);
+});
+
+test("httpDriver() never resends a write whose answer was lost, and retries reads", async () => {
+  await using driver = httpDriver({ url: rest.url, token: TOKEN, backoff: () => 1 });
+  await driver.send(["SET", "n", "0"]);
+  rest.dropAnswers(1);
+  await assert.rejects(driver.send(["INCRBY", "n", 1]), RedisConnectionError);
+  assert.equal(text(await driver.send(["GET", "n"])), "1"); // applied once, not twice
+  rest.dropAnswers(1);
+  await assert.rejects(
+    driver.transaction([["INCRBY", "n", 1], ["PUBLISH", "n", "x"]]),
+    RedisConnectionError,
+  );
+  assert.equal(text(await driver.send(["GET", "n"])), "2");
+  rest.resetCounts();
+  rest.dropAnswers(2);
+  assert.equal(text(await driver.send(["GET", "n"])), "2"); // a read is retried
+  assert.equal(rest.requests["/"], 3);
+  // @upstash/redis's own retries apply the same lost-answer write twice.
+  const upstash = new Redis({
+    url: rest.url,
+    token: TOKEN,
+    enableTelemetry: false,
+    enableAutoPipelining: false,
+    retry: { retries: 1, backoff: () => 1 },
+  });
+  rest.dropAnswers(1);
+  await upstash.incr("n");
+  assert.equal(text(await driver.send(["GET", "n"])), "4");
+});
+
+test("httpDriver() rejects on timeout or close instead of resolving 'Aborted'", async () => {
+  rest.setHook(() => sleep(300));
+  try {
+    await using slow = httpDriver({
+      url: rest.url,
+      token: TOKEN,
+      requestTimeout: 50,
+      readRetries: 0,
+    });
+    await assert.rejects(slow.send(["GET", "x"]), /timed out after 50 ms/);
+    const pending = slow.send(["SET", "x", "1"]);
+    await sleep(20);
+    await slow.close();
+    await assert.rejects(pending, BackendClosedError);
+    // What @upstash/redis does with an aborted request: it resolves (with the reason, which a
+    // DOMException's JSON turns into null here, or "Aborted") instead of rejecting.
+    const controller = new AbortController();
+    const upstash = new Redis({
+      url: rest.url,
+      token: TOKEN,
+      enableTelemetry: false,
+      enableAutoPipelining: false,
+      signal: controller.signal,
+    });
+    const aborted = upstash.get("x");
+    await sleep(20);
+    controller.abort();
+    assert.equal(await aborted, null);
+  } finally {
+    rest.setHook(undefined);
+  }
+});
+
+test("httpDriver() polling sends one HTTP request per tick for 1, 10 or 100 waiters", async () => {
+  const perTick: number[] = [];
+  for (const n of [1, 10, 100]) {
+    const driver = httpDriver({ url: rest.url, token: TOKEN });
+    await using backend = new RedisBackend(driver, {
+      consumer: { type: "polling", minInterval: 20, maxInterval: 20, jitter: 0 },
+    });
+    const consumer = backend.consumer as PollingConsumer;
+    const ids = Array.from({ length: n }, (_, i) => `tick-${n}-${i}`);
+    const before = driver.requests;
+    const waits = ids.map((id) => backend.consumer.wait(id));
+    await sleep(150);
+    const requests = driver.requests - before;
+    perTick.push(requests / consumer.ticks);
+    await Promise.all(ids.map((id) => backend.markAsDone(id, 1)));
+    await Promise.all(waits);
+  }
+  assert.deepEqual(perTick, [1, 1, 1]);
+});
+
+test("waitForResult() returns the last state at the deadline, or the ready state", async () => {
+  await using backend = createBackend(rest.url, {
+    token: TOKEN,
+    consumer: { type: "polling", minInterval: 10, maxInterval: 20 },
+  });
+  const started = Date.now();
+  assert.deepEqual(
+    await waitForResult(backend, "dl-none", { deadline: Date.now() + 80 }),
+    { status: "PENDING", result: null },
+  );
+  assert.ok(Date.now() - started < 1000);
+  await backend.storeResult("dl-1", { done: 1, total: 3 }, "PROGRESS");
+  const partial = await waitForResult(backend, "dl-1", { deadline: new Date(Date.now() + 80) });
+  assert.equal(partial.status, "PROGRESS");
+  assert.deepEqual(partial.result, { done: 1, total: 3 });
+  setTimeout(() => void backend.markAsDone("dl-1", "finished"), 30);
+  const done = await waitForResult(backend, "dl-1", { deadline: Date.now() + 3000 });
+  assert.equal(done.result, "finished");
+  const controller = new AbortController();
+  const aborted = waitForResult(backend, "dl-2", { signal: controller.signal, deadline: 1e15 });
+  controller.abort(new Error("request gone"));
+  await assert.rejects(aborted, /request gone/);
+});
+
+test("httpDriver({ streaming }) keeps one stream for every channel, confirmed before reading", async () => {
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  await using backend = new RedisBackend(driver);
+  rest.resetCounts();
+  const ids = Array.from({ length: 50 }, (_, i) => `one-stream-${i}`);
+  const waits = ids.map((id) => backend.consumer.wait(id));
+  await until(() => rest.openStreams === 1);
+  await sleep(50);
+  assert.equal(rest.openStreams, 1);
+  assert.equal(rest.requests["/subscribe"], 1);
+  await Promise.all(ids.map((id) => backend.markAsDone(id, id)));
+  assert.deepEqual((await Promise.all(waits)).map((m) => m.result), ids);
+  await until(() => rest.openStreams === 0);
+});
+
+test("httpDriver({ streaming }) polls when the stream drops, then re-opens it", async () => {
+  const driver = httpDriver({
+    url: rest.url,
+    token: TOKEN,
+    streaming: { pollInterval: 20, reopenBackoff: () => 150 },
+  });
+  await using backend = new RedisBackend(driver);
+  const seen: string[] = [];
+  const waiting = backend.consumer.wait("drop-1", { onMessage: (m) => seen.push(m.status) });
+  await until(() => rest.openStreams === 1);
+  rest.setStreaming(false);
+  rest.dropStreams();
+  await sleep(10);
+  await backend.storeResult("drop-1", { step: 1 }, "PROGRESS");
+  await until(() => seen.includes("PROGRESS")); // seen by polling, the stream being refused
+  assert.equal(rest.openStreams, 0);
+  rest.setStreaming(true);
+  await until(() => rest.openStreams === 1); // re-opened (then the keys are read once)
+  await sleep(80);
+  rest.resetCounts();
+  await sleep(100);
+  assert.equal(rest.requests["/"] ?? 0, 0); // and polling stopped
+  await backend.markAsDone("drop-1", "after reopen");
+  assert.equal((await waiting).result, "after reopen");
+  assert.deepEqual(seen, ["PROGRESS", "SUCCESS"]);
+});
+
+test("httpDriver({ streaming }) polls from the start where streaming is refused", async () => {
+  rest.setStreaming(false);
+  try {
+    const driver = httpDriver({
+      url: rest.url,
+      token: TOKEN,
+      streaming: { pollInterval: 20, reopenBackoff: () => 10_000 },
+    });
+    await using backend = new RedisBackend(driver);
+    const waiting = backend.asyncResult("refused-1").get({ timeout: 3000 });
+    await sleep(50);
+    await backend.markAsDone("refused-1", 11);
+    assert.equal(await waiting, 11);
+  } finally {
+    rest.setStreaming(true);
+  }
+});
+
+test("httpDriver({ streaming }) re-reads a streamed payload that is not UTF-8 (msgpack)", async () => {
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  await using backend = new RedisBackend(driver, { resultSerializer: "msgpack" });
+  const seen: unknown[] = [];
+  const waiting = backend.consumer.wait("mp-1", { onMessage: (m) => seen.push(m.result) });
+  await until(() => rest.openStreams === 1);
+  const value = { bytes: "\u00ff\u0000\n", n: 1234567, list: [1.5, -2, "x"] };
+  await backend.storeResult("mp-1", value, "PROGRESS");
+  // The streamed text lost bytes, so the key is read instead: wait for that before the next state.
+  await until(() => seen.length === 1);
+  await backend.markAsDone("mp-1", [value, value]);
+  assert.deepEqual((await waiting).result, [value, value]);
+  assert.deepEqual(seen, [value, [value, value]]);
+});
