@@ -118,3 +118,25 @@ export type {
 export { chainElementRequest, propagateChainFailure } from "./src/chain.ts";
 export type { ChainFailureOptions } from "./src/chain.ts";
 export type { Signature, SignatureOptions } from "./src/meta.ts";
+export { SentinelBackend } from "./src/sentinel_backend.ts";
+export type { SentinelBackendOptions } from "./src/sentinel_backend.ts";
+export type { RedisConnectionOptions } from "./src/create_backend.ts";
+export { sentinelDriver } from "./src/drivers/sentinel.ts";
+export type {
+  MasterAddress,
+  SentinelAddressOptions,
+  SentinelDriver,
+  SentinelDriverOptions,
+  SentinelKwargs,
+} from "./src/drivers/sentinel.ts";
+export { isIdempotentCommand, retryingDriver } from "./src/drivers/retrying.ts";
+export type { RetryingDriver, RetryingDriverOptions, RetryScope } from "./src/drivers/retrying.ts";
+export type { CelerySocketSettings, TcpDriver, TcpTlsOptions } from "./src/drivers/tcp.ts";
+export { asUri } from "./src/url.ts";
+export type {
+  ParseRedisUrlOptions,
+  RedisBackendSslOptions,
+  RedisSslParams,
+  SentinelAddress,
+} from "./src/url.ts";
+export { retryDelayMs } from "./src/retry.ts";

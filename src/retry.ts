@@ -1,6 +1,8 @@
 /**
  * Celery's connection retry policy (`Backend.retry_policy`, kombu `retry_over_time`): retry an
- * operation on connection errors, sleeping 0 s, then 1 s, … capped at `intervalMax`.
+ * operation on connection errors, sleeping `intervalStart`, then `intervalStep` more each time,
+ * up to `intervalStart + intervalMax` (kombu's `fxrange(start, start + max, step, repeatlast)`):
+ * with Celery's defaults 0 s, then 1 s, 1 s, … for 20 retries.
  *
  * @module
  */
@@ -14,8 +16,17 @@ export interface RetryPolicy {
   intervalStart?: number | undefined;
   /** Added to the sleep after each retry, in seconds. @default {1} */
   intervalStep?: number | undefined;
-  /** Longest sleep, in seconds. @default {1} */
+  /**
+   * Bounds the sleeps: they grow while they stay within `intervalStart + intervalMax` seconds
+   * (kombu's reading), then repeat the last one.
+   * @default {1}
+   */
   intervalMax?: number | undefined;
+  /**
+   * Gives up once this many seconds have passed since the first attempt, even with retries left
+   * (kombu's `timeout`). @default {undefined} (no limit)
+   */
+  timeout?: number | undefined;
 }
 
 /** Options of {@linkcode ensure}. */
@@ -28,6 +39,8 @@ export interface EnsureOptions {
   signal?: AbortSignal | undefined;
   /** Sleeps (injectable for tests). @default {setTimeout-based} */
   sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
+  /** The clock for `timeout`, in ms (injectable for tests). @default {Date.now} */
+  now?: (() => number) | undefined;
 }
 
 /** Celery's default policy: 20 retries, sleeping 0 s then 1 s. */
@@ -43,17 +56,55 @@ export const DEFAULT_RETRY_POLICY: {
   intervalMax: 1,
 };
 
-/** The sleep before retry `retry` (from 1), in milliseconds, as kombu's `fxrange` yields it. */
+/**
+ * The sleep before retry `retry` (from 1), in milliseconds, as kombu's
+ * `fxrange(start, start + max, step, repeatlast=True)` yields it: `start + k * step` for the
+ * k-th retry while that stays within `start + max`, then the last such value again.
+ *
+ * @param policy The policy (Celery's defaults for missing fields).
+ * @param retry The retry number, from 1.
+ * @returns Milliseconds to sleep.
+ *
+ * @example
+ * ```ts
+ * import { retryDelayMs } from "./retry.ts";
+ * console.log([1, 2, 3].map((n) => retryDelayMs({}, n))); // [0, 1000, 1000]
+ * ```
+ */
 export function retryDelayMs(policy: RetryPolicy, retry: number): number {
   const start = policy.intervalStart ?? DEFAULT_RETRY_POLICY.intervalStart;
   const step = policy.intervalStep ?? DEFAULT_RETRY_POLICY.intervalStep;
   const max = policy.intervalMax ?? DEFAULT_RETRY_POLICY.intervalMax;
-  return Math.min(start + (retry - 1) * step, max) * 1000;
+  const stop = start + max;
+  let k = retry - 1;
+  // kombu: with a stop of 0 the range never ends; otherwise it stops growing past `stop`.
+  if (stop !== 0 && step > 0) k = Math.min(k, Math.floor((max + 1e-9) / step));
+  if (step <= 0) k = 0;
+  return Math.max(0, start + k * step) * 1000;
 }
 
 /**
  * Runs `fn`, retrying on connection errors by the policy; re-throws the last error when retries
- * are exhausted (as kombu does).
+ * are exhausted or `timeout` has passed (as kombu's `retry_over_time` does).
+ *
+ * @param fn The operation.
+ * @param policy Celery's retry policy (`maxRetries` 20, `intervalStart` 0, `intervalStep` 1,
+ * `intervalMax` 1 by default; `maxRetries: Infinity` retries forever).
+ * @param options Which errors to retry, a callback per retry, a signal to stop.
+ * @returns What `fn` resolves with.
+ * @throws The last error, when it is not retryable or retries are exhausted; the signal's reason
+ * when it aborts.
+ *
+ * @example
+ * ```ts
+ * import { ensure } from "./retry.ts";
+ * let calls = 0;
+ * const value = await ensure(async () => {
+ *   if (++calls < 3) throw new Error("flaky");
+ *   return calls;
+ * }, { maxRetries: 5 }, { isRetryable: () => true, sleep: async () => {} });
+ * console.log(value); // 3
+ * ```
  */
 export async function ensure<T>(
   fn: () => Promise<T>,
@@ -63,12 +114,15 @@ export async function ensure<T>(
   const maxRetries = policy.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries;
   const isRetryable = options.isRetryable ?? ((e) => e instanceof RedisConnectionError);
   const sleep = options.sleep ?? abortableSleep;
+  const now = options.now ?? Date.now;
+  const end = policy.timeout ? now() + policy.timeout * 1000 : undefined;
   for (let retry = 1;; retry++) {
     options.signal?.throwIfAborted();
     try {
       return await fn();
     } catch (error) {
       if (!isRetryable(error) || retry > maxRetries) throw error;
+      if (end !== undefined && now() > end) throw error;
       const delay = retryDelayMs(policy, retry);
       options.onConnectionError?.(error as Error, retry, delay);
       await sleep(delay, options.signal);

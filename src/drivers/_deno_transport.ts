@@ -9,8 +9,14 @@
  * of copying each one — under Deno's V8 a small typed-array allocation costs ~1–2 µs, a view
  * ~40 ns.
  *
- * TLS will plug in here: `Deno.connectTls()` returns the same `Conn` shape, so it only changes
- * which function opens the socket.
+ * TLS: a TLS conn has the same `Conn` shape, so it only changes which function opens the socket:
+ * `Deno.startTls()` over a TCP socket whose Nagle's algorithm is off (over `Deno.connectTls()`, which
+ * cannot turn it off, the first write after the handshake waits ~40 ms for a delayed ACK), or
+ * `Deno.connectTls()` when a client certificate is given (`startTls` takes none). The handshake is
+ * completed before the transport is handed out, so a refused certificate fails the connect with a
+ * {@linkcode TlsError}. Deno cannot skip certificate
+ * verification per connection, so `verify: "none"` (Celery's `ssl_cert_reqs=none`) goes through
+ * `node:tls` with `rejectUnauthorized: false` instead.
  *
  * The `Deno` global is reached through a local, minimal type, so this file also type-checks
  * without Deno's namespace (the core's browser-compatibility check).
@@ -18,13 +24,25 @@
  * @module
  */
 
-import type { Transport, TransportHandlers, TransportTarget } from "./_transport.ts";
+import {
+  TlsError,
+  type Transport,
+  type TransportHandlers,
+  type TransportTarget,
+  type TransportTls,
+} from "./_transport.ts";
 
 /** The part of `Deno.Conn` used here. */
 interface DenoConn {
   read(buffer: Uint8Array): Promise<number | null>;
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
+  setNoDelay?(noDelay?: boolean): void;
+}
+
+/** The part of `Deno.TlsConn` used here. */
+interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<unknown>;
 }
 
 /** The part of the `Deno` namespace used here. */
@@ -34,6 +52,60 @@ interface DenoNet {
       | { hostname: string; port: number; transport?: "tcp"; signal?: AbortSignal }
       | { transport: "unix"; path: string },
   ): Promise<DenoConn>;
+  connectTls(options: {
+    hostname: string;
+    port: number;
+    caCerts?: string[];
+    cert?: string;
+    key?: string;
+    unsafelyDisableHostnameVerification?: boolean;
+  }): Promise<DenoTlsConn>;
+  startTls(conn: DenoConn, options: {
+    hostname: string;
+    caCerts?: string[];
+    unsafelyDisableHostnameVerification?: boolean;
+  }): Promise<DenoTlsConn>;
+  readTextFile(path: string): Promise<string>;
+}
+
+/** The part of a `node:tls` socket used for `verify: "none"`. */
+interface NodeSocket {
+  write(bytes: Uint8Array): boolean;
+  end(): void;
+  destroy(): void;
+  setNoDelay?(noDelay?: boolean): unknown;
+  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  on(event: "close" | "end" | "drain", listener: () => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  once(event: "secureConnect", listener: () => void): unknown;
+  once(event: "error", listener: (error: Error) => void): unknown;
+  removeAllListeners(event?: string): unknown;
+}
+
+/** The part of `node:tls` used for `verify: "none"`. */
+interface NodeTls {
+  connect(options: {
+    host: string;
+    port: number;
+    rejectUnauthorized: boolean;
+    ca?: string[];
+    cert?: string;
+    key?: string;
+  }): NodeSocket;
+}
+
+function deno(): DenoNet {
+  return (globalThis as unknown as { Deno: DenoNet }).Deno;
+}
+
+/**
+ * Reads a text file with `Deno.readTextFile`.
+ *
+ * @param path The file.
+ * @returns Its text.
+ */
+export function readTextFileDeno(path: string): Promise<string> {
+  return deno().readTextFile(path);
 }
 
 /** Slab size; doubled (up to the maximum) while reads keep filling a whole slab. */
@@ -59,12 +131,94 @@ export async function connectDeno(
   handlers: TransportHandlers,
   signal: AbortSignal,
 ): Promise<Transport> {
-  const deno = (globalThis as unknown as { Deno: DenoNet }).Deno;
-  const connecting = target.path !== undefined
-    ? deno.connect({ transport: "unix", path: target.path })
-    : deno.connect({ hostname: target.hostname, port: target.port, signal });
+  if (target.path !== undefined) {
+    const conn = await untilAborted(
+      deno().connect({ transport: "unix", path: target.path }),
+      signal,
+      (late) => late.close(),
+    );
+    return new DenoTransport(conn, handlers);
+  }
+  const tls = target.tls;
+  if (tls === undefined) {
+    const connecting = deno().connect({ hostname: target.hostname, port: target.port, signal });
+    const conn = await untilAborted(connecting, signal, (late) => late.close());
+    return new DenoTransport(conn, handlers);
+  }
+  if (tls.verify === "none") {
+    return await connectNodeTls(target.hostname, target.port, tls, handlers, signal);
+  }
+  const connecting = (async () => {
+    let conn: DenoTlsConn;
+    if (tls.cert === undefined && tls.key === undefined) {
+      // TCP first, so Nagle's algorithm can be turned off before the handshake: over a
+      // Deno.connectTls socket the first write after the handshake waits ~40 ms for a delayed ACK.
+      const tcp = await deno().connect({ hostname: target.hostname, port: target.port, signal });
+      tcp.setNoDelay?.(true);
+      try {
+        conn = await deno().startTls(tcp, {
+          hostname: target.hostname,
+          ...(tls.ca !== undefined ? { caCerts: [...tls.ca] } : {}),
+          unsafelyDisableHostnameVerification: tls.verify === "chain",
+        });
+      } catch (error) {
+        try {
+          tcp.close();
+        } catch {
+          // Consumed by startTls.
+        }
+        throw new TlsError(`TLS handshake failed: ${asError(error).message}`, { cause: error });
+      }
+    } else {
+      // Client certificates need Deno.connectTls (startTls takes none), whose socket keeps Nagle.
+      conn = await deno().connectTls({
+        hostname: target.hostname,
+        port: target.port,
+        ...(tls.ca !== undefined ? { caCerts: [...tls.ca] } : {}),
+        ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+        ...(tls.key !== undefined ? { key: tls.key } : {}),
+        unsafelyDisableHostnameVerification: tls.verify === "chain",
+      });
+    }
+    try {
+      await conn.handshake();
+    } catch (error) {
+      conn.close();
+      throw new TlsError(`TLS handshake failed: ${asError(error).message}`, { cause: error });
+    }
+    return conn;
+  })();
   const conn = await untilAborted(connecting, signal, (late) => late.close());
   return new DenoTransport(conn, handlers);
+}
+
+/** `verify: "none"`: a `node:tls` socket that accepts any certificate, adapted to a transport. */
+async function connectNodeTls(
+  hostname: string,
+  port: number,
+  tls: TransportTls,
+  handlers: TransportHandlers,
+  signal: AbortSignal,
+): Promise<Transport> {
+  const nodeTls = await import("node:tls") as unknown as NodeTls;
+  const socket = nodeTls.connect({
+    host: hostname,
+    port,
+    rejectUnauthorized: false,
+    ...(tls.ca !== undefined ? { ca: [...tls.ca] } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+    ...(tls.key !== undefined ? { key: tls.key } : {}),
+  });
+  const connected = new Promise<NodeSocket>((resolve, reject) => {
+    socket.once("secureConnect", () => resolve(socket));
+    socket.once("error", reject);
+  });
+  await untilAborted(connected, signal, (late) => late.destroy()).catch((error: unknown) => {
+    socket.destroy();
+    throw error;
+  });
+  socket.removeAllListeners("error");
+  return new NodeTransport(socket, handlers);
 }
 
 /** Settles like `promise`, or rejects as soon as `signal` aborts (then `discard`s a late value). */
@@ -197,6 +351,44 @@ class DenoTransport implements Transport {
     } finally {
       this.#busy = false;
     }
+  }
+}
+
+/** A `node:` socket adapted to the callback transport (Deno, `verify: "none"` only). */
+class NodeTransport implements Transport {
+  readonly #socket: NodeSocket;
+  #closed = false;
+  readonly #ended: Promise<void>;
+
+  constructor(socket: NodeSocket, handlers: TransportHandlers) {
+    this.#socket = socket;
+    socket.setNoDelay?.(true);
+    let release = () => {};
+    this.#ended = new Promise<void>((resolve) => (release = resolve));
+    let failure: Error | undefined;
+    socket.on("data", (chunk) => {
+      // Copied: the decoder may keep views into Deno chunks, and these come from node's pools.
+      if (!this.#closed) handlers.onData(new Uint8Array(chunk));
+    });
+    socket.on("error", (error) => (failure = error));
+    socket.on("close", () => {
+      release();
+      if (this.#closed) return;
+      this.#closed = true;
+      handlers.onClose(failure);
+    });
+  }
+
+  write(bytes: Uint8Array): void {
+    if (!this.#closed && bytes.length > 0) this.#socket.write(bytes);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#socket.destroy();
+    }
+    await this.#ended;
   }
 }
 

@@ -5,8 +5,8 @@
  * bytes back through `onData`. That form is what the driver's hot path wants (no promise per read,
  * no stream reader) and it adapts to every runtime cheaply:
  *
- * - Deno: `Deno.connect()`'s `read()`/`write()` loop (see `_deno_transport.ts`);
- * - Bun: `Bun.connect()`'s callback socket (see `_bun_transport.ts`);
+ * - Deno: `Deno.connect()`/`Deno.connectTls()`'s `read()`/`write()` loop (see `_deno_transport.ts`);
+ * - Bun: `Bun.connect()`'s callback socket, with or without `tls` (see `_bun_transport.ts`);
  * - anything exposing `{ readable, writable, close() }` — `Deno.connect()`'s streams, Cloudflare's
  *   `connect()` — through {@linkcode streamTransport}.
  *
@@ -24,13 +24,48 @@
  * @module
  */
 
-import { connectBun } from "./_bun_transport.ts";
-import { connectDeno } from "./_deno_transport.ts";
+import { connectBun, readTextFileBun } from "./_bun_transport.ts";
+import { connectDeno, readTextFileDeno } from "./_deno_transport.ts";
 
-/** Where to connect: a TCP host and port, or a unix socket path. */
+/**
+ * TLS settings of a connection. Certificates and keys are PEM text (the driver reads files before
+ * connecting).
+ */
+export interface TransportTls {
+  /** CA certificates to trust instead of the runtime's root store. */
+  readonly ca?: readonly string[] | undefined;
+  /** The client certificate chain, for mutual TLS. */
+  readonly cert?: string | undefined;
+  /** The client certificate's private key, for mutual TLS. */
+  readonly key?: string | undefined;
+  /**
+   * How the server's certificate is checked: `"full"` (chain and host name), `"chain"` (chain
+   * only, for `ssl_check_hostname=false`) or `"none"` (anything is accepted).
+   */
+  readonly verify: "full" | "chain" | "none";
+}
+
+/** Where to connect: a TCP host and port (optionally with TLS), or a unix socket path. */
 export type TransportTarget =
-  | { readonly hostname: string; readonly port: number; readonly path?: undefined }
-  | { readonly path: string };
+  | {
+    readonly hostname: string;
+    readonly port: number;
+    readonly path?: undefined;
+    readonly tls?: TransportTls | undefined;
+  }
+  | { readonly path: string; readonly tls?: undefined };
+
+/**
+ * The error a transport rejects with when the TLS handshake fails or the server's certificate is
+ * refused (`name` is `"TlsError"`): retrying will not fix it.
+ */
+export class TlsError extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TlsError";
+  }
+}
 
 /** What a transport reports to its owner. */
 export interface TransportHandlers {
@@ -125,6 +160,8 @@ export interface RuntimeAdapter {
    * allocations are cheap.
    */
   readonly freshChunks: boolean;
+  /** Reads a text file (TLS certificates and keys named by path, as Celery's `ssl_*` settings do). */
+  readonly readTextFile: (path: string) => Promise<string>;
 }
 
 /**
@@ -136,7 +173,11 @@ export interface RuntimeAdapter {
  */
 export function runtimeAdapter(): RuntimeAdapter {
   const runtime = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (runtime.Bun !== undefined) return { connect: connectBun, freshChunks: false };
-  if (runtime.Deno !== undefined) return { connect: connectDeno, freshChunks: true };
+  if (runtime.Bun !== undefined) {
+    return { connect: connectBun, freshChunks: false, readTextFile: readTextFileBun };
+  }
+  if (runtime.Deno !== undefined) {
+    return { connect: connectDeno, freshChunks: true, readTextFile: readTextFileDeno };
+  }
   throw new TypeError("The TCP driver needs Deno or Bun: neither global was found");
 }

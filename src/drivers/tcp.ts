@@ -1,9 +1,15 @@
 /**
- * The TCP driver: RESP2 over a socket (TCP or unix), on Deno and Bun.
+ * The TCP driver: RESP2 over a socket (TCP, TLS or unix), on Deno and Bun.
  *
- * - One command connection, opened lazily by the first command (or by `connect()`), re-opened by
- *   the first command after it drops. Commands in flight when it drops reject with
- *   `RedisConnectionError` and are never resent: retrying is the caller's policy.
+ * - Command connections opened lazily by the first command (or by `connect()`), re-opened by the
+ *   first command after one drops: one by default, a pool of up to `maxConnections` when set
+ *   (a command goes to the least busy connection; another one is opened while every open one is
+ *   waiting for replies). Commands in flight when a connection drops reject with
+ *   `RedisConnectionError` and are never resent: retrying is the caller's policy (see
+ *   `retryingDriver()`).
+ * - TLS (`tls`), with certificate verification on by default, a custom CA, client certificates.
+ * - A health check (`healthCheckInterval`): a connection that stops answering — a paused or
+ *   unplugged server whose socket stays open — is dropped within the interval.
  * - Automatic pipelining: every command issued in the same tick is encoded into one buffer and
  *   sent in one write when the microtask queue runs; replies are matched in order.
  * - `transaction()` sends MULTI, the commands and EXEC in one write.
@@ -34,12 +40,62 @@ import {
   maxCommandByteLength,
   writeCommand,
 } from "../resp/encode.ts";
+import type { RedisSslParams, RedisUrlParams } from "../url.ts";
 import {
   type RuntimeAdapter,
   runtimeAdapter,
+  TlsError,
   type Transport,
   type TransportTarget,
+  type TransportTls,
 } from "./_transport.ts";
+
+/** TLS settings of {@linkcode TcpDriverOptions.tls}. PEM text or file paths, not both. */
+export interface TcpTlsOptions {
+  /**
+   * Whether and how the server's certificate is checked, in Celery's words (`ssl_cert_reqs`):
+   * `"required"` (and `"optional"`, which means the same for a client) verify it against the CA;
+   * `"none"` accepts any certificate (vulnerable to a man in the middle).
+   * @default {"required"}
+   */
+  certReqs?: "required" | "optional" | "none" | undefined;
+  /**
+   * Whether the certificate must name the host connected to (`ssl_check_hostname`).
+   * @default {true}
+   */
+  checkHostname?: boolean | undefined;
+  /**
+   * CA certificates (PEM) to trust instead of the runtime's root store.
+   * @default {undefined} (the runtime's roots)
+   */
+  ca?: string | readonly string[] | undefined;
+  /** A PEM file of CA certificates (`ssl_ca_certs`). @default {undefined} */
+  caFile?: string | undefined;
+  /** The client certificate chain (PEM), for mutual TLS. @default {undefined} */
+  cert?: string | undefined;
+  /** A PEM file with the client certificate (`ssl_certfile`). @default {undefined} */
+  certFile?: string | undefined;
+  /** The client certificate's private key (PEM). @default {undefined} */
+  key?: string | undefined;
+  /** A PEM file with the client key (`ssl_keyfile`). @default {undefined} */
+  keyFile?: string | undefined;
+}
+
+/**
+ * Converts Celery's TLS settings (from a `rediss://` URL or `redis_backend_use_ssl`) into
+ * {@linkcode TcpTlsOptions}.
+ *
+ * @param ssl The parsed settings.
+ * @returns The driver's TLS options.
+ */
+export function tcpTlsFromCelery(ssl: RedisSslParams): TcpTlsOptions {
+  const tls: TcpTlsOptions = { certReqs: ssl.certReqs };
+  if (ssl.checkHostname !== undefined) tls.checkHostname = ssl.checkHostname;
+  if (ssl.caCerts !== undefined) tls.caFile = ssl.caCerts;
+  if (ssl.certfile !== undefined) tls.certFile = ssl.certfile;
+  if (ssl.keyfile !== undefined) tls.keyFile = ssl.keyfile;
+  return tls;
+}
 
 /** Options for {@linkcode tcpDriver}. */
 export interface TcpDriverOptions {
@@ -91,6 +147,29 @@ export interface TcpDriverOptions {
    * @default {undefined}
    */
   clientName?: string;
+  /**
+   * TLS: `true` for the defaults (verify the certificate against the runtime's roots and the host
+   * name), or settings. Not for unix sockets.
+   * @default {undefined} (plain TCP)
+   */
+  tls?: boolean | TcpTlsOptions | undefined;
+  /**
+   * Milliseconds of silence after which a connection is checked: an idle connection is sent a
+   * PING, and one whose replies stop coming for this long (a paused server, a dead peer whose
+   * socket stays open) is dropped, rejecting what it owed with `RedisConnectionError`. Celery's
+   * `redis_backend_health_check_interval` (in seconds there).
+   * @default {undefined} (no health check)
+   */
+  healthCheckInterval?: number | undefined;
+  /**
+   * The most connections the driver holds, subscribers included (Celery's `max_connections`).
+   * Commands share pipelined connections, so one carries any load; with more, a burst of
+   * concurrent commands is spread over up to this many (each awaited command still runs in order,
+   * but commands not awaited in sequence may run in any order). Opening a subscriber past the
+   * limit fails with `RedisConnectionError`.
+   * @default {undefined} (one command connection, any number of subscribers)
+   */
+  maxConnections?: number | undefined;
 }
 
 /** The driver {@linkcode tcpDriver} returns: a {@linkcode RedisDriver} that can also subscribe. */
@@ -127,21 +206,81 @@ export interface TcpDriver extends RedisDriver {
  * ```
  */
 export function tcpDriver(options: TcpDriverOptions = {}): TcpDriver {
-  return new TcpDriverImpl(resolveSettings(options, runtimeAdapter()));
+  return new TcpDriverImpl(resolveSettings(options, runtimeAdapter(), undefined));
+}
+
+/**
+ * Hooks for drivers built on the TCP driver (the Sentinel driver). Not part of the public API.
+ * @internal
+ */
+export interface TcpDriverHooks {
+  /** A short name for messages, e.g. `master "mymaster"`. */
+  readonly describe: string;
+  /** Where the next connection goes; called once per connection. */
+  endpoint(): Promise<{ host: string; port: number }>;
+  /**
+   * Check `ROLE` during the handshake and refuse a server that is not a master; drop a connection
+   * that answers `READONLY` (a master turned replica), failing what it owed with
+   * `RedisConnectionError`.
+   */
+  readonly requireMaster: boolean;
+}
+
+/**
+ * A TCP driver whose connections go where `hooks.endpoint()` says (the Sentinel driver's base).
+ * @internal
+ */
+export function tcpDriverWithHooks(
+  options: TcpDriverOptions,
+  hooks: TcpDriverHooks,
+): TcpDriverInternals {
+  return new TcpDriverImpl(resolveSettings(options, runtimeAdapter(), hooks));
+}
+
+/** A connection's command interface, for commands that must share one connection. @internal */
+export interface PinnedConnection {
+  /** `host:port` of the server the connection reached (empty while connecting). */
+  readonly address: string;
+  send(command: RedisCommand): Promise<RedisReply>;
+  transaction(commands: readonly RedisCommand[]): Promise<RedisReply[]>;
+}
+
+/** What drivers built on the TCP driver may also call. @internal */
+export interface TcpDriverInternals extends TcpDriver {
+  /** Runs `fn` with one connection of the pool, so its commands are written together. */
+  withConnection<T>(fn: (connection: PinnedConnection) => T): T;
+  /**
+   * Drops every connection (subscribers included, which report `onClose`) whose server address
+   * matches, failing what they owed with `error`.
+   */
+  dropConnections(matches: (address: string) => boolean, error: Error): void;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-interface Settings {
+/** Where one connection goes, resolved when it opens. */
+interface Endpoint {
   readonly target: TransportTarget;
   /** `host:port` or `unix:/path`, for messages. */
+  readonly label: string;
+  /** `host:port` (empty for a unix socket), to drop connections by server. */
+  readonly address: string;
+}
+
+interface Settings {
+  /** Where the next connection goes (reads TLS files on first use). */
+  readonly endpoint: () => Promise<Endpoint>;
+  /** The static `host:port` or `unix:/path`, or the hooks' name, for messages before connecting. */
   readonly label: string;
   readonly handshake: readonly RedisCommand[];
   readonly handshakeBytes: Uint8Array;
   readonly username: string | undefined;
   readonly connectTimeout: number;
   readonly socketTimeout: number | undefined;
+  readonly healthCheckInterval: number | undefined;
+  readonly maxConnections: number | undefined;
+  readonly requireMaster: boolean;
   /** Sockets for the runtime this runs on (looked up when a driver is created, not on import). */
   readonly runtime: RuntimeAdapter;
 }
@@ -152,9 +291,56 @@ function checkTimeout(name: string, value: number | undefined): void {
   }
 }
 
+function labelOf(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function pemList(value: string | readonly string[] | undefined): string[] {
+  return value === undefined ? [] : typeof value === "string" ? [value] : [...value];
+}
+
+/** Reads the TLS files once, on the first connection; the result is shared by all. */
+function tlsLoader(
+  tls: TcpTlsOptions,
+  runtime: RuntimeAdapter,
+): () => Promise<TransportTls> {
+  let loaded: Promise<TransportTls> | undefined;
+  const read = async (path: string | undefined, what: string): Promise<string | undefined> => {
+    if (path === undefined) return undefined;
+    try {
+      return await runtime.readTextFile(path);
+    } catch (error) {
+      throw new TlsError(`Cannot read the ${what} file ${path}: ${asError(error).message}`, {
+        cause: error,
+      });
+    }
+  };
+  return () =>
+    loaded ??= (async () => {
+      const caFile = await read(tls.caFile, "CA certificate (ssl_ca_certs)");
+      const certFile = await read(tls.certFile, "client certificate (ssl_certfile)");
+      const keyFile = await read(tls.keyFile, "client key (ssl_keyfile)");
+      const ca = [...pemList(tls.ca), ...pemList(caFile)];
+      const cert = tls.cert ?? certFile;
+      const key = tls.key ?? keyFile;
+      const verify = tls.certReqs === "none"
+        ? "none"
+        : tls.checkHostname === false
+        ? "chain"
+        : "full";
+      return {
+        verify,
+        ...(ca.length > 0 ? { ca } : {}),
+        ...(cert !== undefined ? { cert } : {}),
+        ...(key !== undefined ? { key } : {}),
+      };
+    })();
+}
+
 function resolveSettings(
   options: TcpDriverOptions,
   runtime: RuntimeAdapter,
+  hooks: TcpDriverHooks | undefined,
 ): Settings {
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 6379;
@@ -168,11 +354,20 @@ function resolveSettings(
   }
   checkTimeout("connectTimeout", connectTimeout);
   checkTimeout("socketTimeout", options.socketTimeout);
+  checkTimeout("healthCheckInterval", options.healthCheckInterval);
+  const max = options.maxConnections;
+  if (max !== undefined && !(Number.isInteger(max) && max >= 1)) {
+    throw new RangeError(`maxConnections must be a positive integer, got ${max}`);
+  }
   if (options.username !== undefined && options.password === undefined) {
     throw new TypeError("A Redis username needs a password (use an empty string for nopass users)");
   }
   if (options.clientName !== undefined && /[\s]/.test(options.clientName)) {
     throw new TypeError("A Redis client name cannot contain spaces or newlines");
+  }
+  const tlsOptions = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
+  if (tlsOptions !== undefined && options.path !== undefined && hooks === undefined) {
+    throw new TypeError("TLS is for TCP connections, not unix sockets");
   }
   const handshake: RedisCommand[] = [];
   if (options.password !== undefined) {
@@ -184,24 +379,52 @@ function resolveSettings(
   }
   if (db !== 0) handshake.push(["SELECT", db]);
   if (options.clientName !== undefined) handshake.push(["CLIENT", "SETNAME", options.clientName]);
+  // A Sentinel-managed connection proves it reached the master before commands are released.
+  if (hooks?.requireMaster) handshake.push(["ROLE"]);
   // With nothing else to send, a PING proves the server answers before commands are released.
   if (handshake.length === 0) handshake.push(["PING"]);
-  const target: TransportTarget = options.path !== undefined
-    ? { path: options.path }
-    : { hostname: host, port };
-  const label = options.path !== undefined
-    ? `unix:${options.path}`
-    : host.includes(":")
-    ? `[${host}]:${port}`
-    : `${host}:${port}`;
+  const loadTls = tlsOptions === undefined ? undefined : tlsLoader(tlsOptions, runtime);
+  let endpoint: () => Promise<Endpoint>;
+  let label: string;
+  if (hooks !== undefined) {
+    label = hooks.describe;
+    endpoint = async () => {
+      const at = await hooks.endpoint();
+      const tls = loadTls === undefined ? undefined : await loadTls();
+      return {
+        target: { hostname: at.host, port: at.port, tls },
+        label: labelOf(at.host, at.port),
+        address: labelOf(at.host, at.port),
+      };
+    };
+  } else if (options.path !== undefined) {
+    label = `unix:${options.path}`;
+    const fixed: Promise<Endpoint> = Promise.resolve({
+      target: { path: options.path },
+      label,
+      address: "",
+    });
+    endpoint = () => fixed;
+  } else {
+    label = labelOf(host, port);
+    let fixed: Promise<Endpoint> | undefined;
+    const address = label;
+    endpoint = () =>
+      loadTls === undefined
+        ? (fixed ??= Promise.resolve({ target: { hostname: host, port }, label, address }))
+        : loadTls().then((tls) => ({ target: { hostname: host, port, tls }, label, address }));
+  }
   return {
-    target,
+    endpoint,
     label,
     handshake,
     handshakeBytes: encodeCommands(handshake),
     username: options.username,
     connectTimeout,
     socketTimeout: options.socketTimeout,
+    healthCheckInterval: options.healthCheckInterval,
+    maxConnections: max,
+    requireMaster: hooks?.requireMaster ?? false,
     runtime,
   };
 }
@@ -292,6 +515,14 @@ class Connection {
   #handshakeIndex = 0;
   /** The server's text of the last error reply decoded during the handshake. */
   #handshakeMessage = "";
+  /** Where this connection goes, for messages (the static label until the endpoint is known). */
+  #label: string;
+  /** `host:port` of the server, once known (empty for unix sockets and while resolving). */
+  address = "";
+  // Health check: whether any byte arrived since the last tick, and whether replies were owed then.
+  #heard = false;
+  #owedAtTick = false;
+  #healthTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Resolves when the handshake succeeded; rejects when the connection failed before. */
   readonly ready: Promise<void>;
@@ -317,6 +548,7 @@ class Connection {
 
   constructor(settings: Settings, sink: PubSubSink | null) {
     this.#settings = settings;
+    this.#label = settings.label;
     this.#sink = sink;
     this.#runtime = settings.runtime;
     this.#decoder = new RespDecoder(this.#onReply, {
@@ -335,6 +567,16 @@ class Connection {
     return this.#state === DEAD;
   }
 
+  /** Replies owed (sent or queued): the pool sends new commands to the least loaded connection. */
+  get load(): number {
+    return this.#resolves.length - this.#head;
+  }
+
+  /** Ends the connection as if it had failed: what it owed rejects with `error`. */
+  drop(error: Error): void {
+    this.#fail(error);
+  }
+
   // -- opening ------------------------------------------------------------------------------
 
   async #open(): Promise<void> {
@@ -344,20 +586,37 @@ class Connection {
       this.#abort.abort();
       this.#fail(
         new RedisConnectionError(
-          `Timed out after ${settings.connectTimeout} ms connecting to Redis at ${settings.label}`,
+          `Timed out after ${settings.connectTimeout} ms connecting to Redis at ${this.#label}`,
         ),
       );
     }, settings.connectTimeout);
+    let endpoint: Endpoint;
+    try {
+      endpoint = await settings.endpoint();
+    } catch (error) {
+      this.#fail(
+        error instanceof RedisConnectionError ? error : new RedisConnectionError(
+          `Cannot connect to Redis at ${this.#label}: ${asError(error).message}`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    if (this.#state === DEAD) return;
+    this.#label = endpoint.label;
+    this.address = endpoint.address;
     let transport: Transport;
     try {
-      transport = await this.#runtime.connect(settings.target, {
+      transport = await this.#runtime.connect(endpoint.target, {
         onData: this.#onData,
         onClose: this.#onClose,
       }, this.#abort.signal);
     } catch (error) {
       this.#fail(
         new RedisConnectionError(
-          `Cannot connect to Redis at ${settings.label}: ${asError(error).message}`,
+          error instanceof TlsError
+            ? `TLS connection to Redis at ${this.#label} failed: ${error.message}`
+            : `Cannot connect to Redis at ${this.#label}: ${asError(error).message}`,
           { cause: error },
         ),
       );
@@ -382,7 +641,7 @@ class Connection {
         const who = settings.username === undefined ? "" : ` for user "${settings.username}"`;
         this.#fail(
           new RedisAuthenticationError(
-            `Redis at ${settings.label} refused the credentials${who}: ${serverMessage}`,
+            `Redis at ${this.#label} refused the credentials${who}: ${serverMessage}`,
             { cause: reply },
           ),
         );
@@ -391,13 +650,58 @@ class Connection {
       }
       return;
     }
+    if (
+      commandName(command[0]) === "ROLE" && !(Array.isArray(reply) && isWord(reply[0], "master"))
+    ) {
+      const role = Array.isArray(reply) && reply[0] instanceof Uint8Array
+        ? textDecoder.decode(reply[0])
+        : "unknown";
+      this.#fail(
+        new RedisConnectionError(`Redis at ${this.#label} is not the master (its role is ${role})`),
+      );
+      return;
+    }
     if (this.#handshakeIndex < settings.handshake.length) return;
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
     this.#state = READY;
     this.#readyResolve();
+    if (settings.healthCheckInterval !== undefined) this.#scheduleHealthCheck();
     if (this.#outLen > this.#outStart) this.#flush();
   }
+
+  // -- health check -------------------------------------------------------------------------
+
+  // Every third of the interval: a silent connection that owed replies at the previous tick and
+  // still does is dead; a silent idle one is sent a PING. A pause is so noticed within the
+  // interval: at most one tick to see silence, one to PING, one to find the PING unanswered.
+  #scheduleHealthCheck(): void {
+    const interval = this.#settings.healthCheckInterval!;
+    this.#healthTimer = setTimeout(this.#healthTick, Math.max(1, Math.floor(interval / 3)));
+  }
+
+  #healthTick = (): void => {
+    this.#healthTimer = undefined;
+    if (this.#state !== READY) return;
+    const owed = this.#head < this.#flushed;
+    if (!this.#heard && this.#owedAtTick && owed) {
+      this.#fail(
+        new RedisConnectionError(
+          `Redis at ${this.#label} stopped answering: no reply within the health check interval ` +
+            `(${this.#settings.healthCheckInterval} ms); the connection was dropped`,
+        ),
+      );
+      return;
+    }
+    let pinged = false;
+    if (!this.#heard && this.load === 0) {
+      this.send(["PING"]).catch(() => {});
+      pinged = true;
+    }
+    this.#owedAtTick = owed || pinged;
+    this.#heard = false;
+    this.#scheduleHealthCheck();
+  };
 
   // -- sending ------------------------------------------------------------------------------
 
@@ -499,7 +803,7 @@ class Connection {
       const name = this.#describe(this.#metas[this.#head]);
       this.#fail(
         new RedisConnectionError(
-          `Redis at ${this.#settings.label} did not answer ${name} within ${timeout} ms; ` +
+          `Redis at ${this.#label} did not answer ${name} within ${timeout} ms; ` +
             `the connection was dropped`,
         ),
       );
@@ -520,12 +824,13 @@ class Connection {
   // -- receiving ----------------------------------------------------------------------------
 
   #onData = (chunk: Uint8Array): void => {
+    this.#heard = true;
     try {
       this.#decoder.feed(chunk);
     } catch (error) {
       this.#fail(
         new RedisConnectionError(
-          `Connection to Redis at ${this.#settings.label} failed: ${asError(error).message}`,
+          `Connection to Redis at ${this.#label} failed: ${asError(error).message}`,
           { cause: error },
         ),
       );
@@ -533,7 +838,7 @@ class Connection {
   };
 
   #onClose = (error: Error | undefined): void => {
-    const label = this.#settings.label;
+    const label = this.#label;
     this.#fail(
       error === undefined
         ? new RedisConnectionError(`Connection to Redis at ${label} was closed by the server`)
@@ -575,6 +880,18 @@ class Connection {
       if (this.#state === CONNECTING) this.#handshakeReply(reply);
       return;
     }
+    if (
+      this.#settings.requireMaster && reply instanceof RedisReplyError && reply.code === "READONLY"
+    ) {
+      // A master turned replica (a failover): what this connection owes goes elsewhere.
+      this.#fail(
+        new RedisConnectionError(
+          `Redis at ${this.#label} answered READONLY: it is no longer the master`,
+          { cause: reply },
+        ),
+      );
+      return;
+    }
     const head = this.#head;
     if (this.#sink !== null && Array.isArray(reply) && isWord(reply[0], "message")) {
       const channel = reply[1];
@@ -588,7 +905,7 @@ class Connection {
       if (this.#sink !== null) return; // an unsolicited frame (e.g. a confirmation nobody awaits)
       this.#fail(
         new RedisConnectionError(
-          `Connection to Redis at ${this.#settings.label} failed: it sent a reply nobody asked for`,
+          `Connection to Redis at ${this.#label} failed: it sent a reply nobody asked for`,
         ),
       );
       return;
@@ -672,8 +989,10 @@ class Connection {
     this.#state = DEAD;
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#timer);
+    clearTimeout(this.#healthTimer);
     this.#connectTimer = undefined;
     this.#timer = undefined;
+    this.#healthTimer = undefined;
     this.#out = NO_BYTES;
     this.#outStart = 0;
     this.#outLen = 0;
@@ -709,10 +1028,11 @@ class Connection {
 // ---------------------------------------------------------------------------------------------
 // Driver and subscriber
 
-class TcpDriverImpl implements TcpDriver {
+class TcpDriverImpl implements TcpDriverInternals {
   readonly name = "tcp";
   readonly #settings: Settings;
-  #connection: Connection | null = null;
+  /** Command connections; dead ones are pruned when the next command picks one. */
+  #pool: Connection[] = [];
   #closing: Promise<void> | null = null;
   readonly #subscribers = new Set<TcpSubscriber>();
 
@@ -720,32 +1040,97 @@ class TcpDriverImpl implements TcpDriver {
     this.#settings = settings;
   }
 
+  /** The least loaded live connection, or a new one while every one is busy and room is left. */
   #live(): Connection {
-    let connection = this.#connection;
-    if (connection === null || connection.dead) {
-      connection = this.#connection = new Connection(this.#settings, null);
+    const pool = this.#pool;
+    // The common case, kept cheap: one live connection and no pool to grow.
+    if (pool.length === 1 && this.#settings.maxConnections === undefined && !pool[0]!.dead) {
+      return pool[0]!;
     }
+    let best: Connection | undefined;
+    let live = 0;
+    for (const connection of this.#pool) {
+      if (connection.dead) continue;
+      live++;
+      if (best === undefined || connection.load < best.load) best = connection;
+    }
+    if (live !== this.#pool.length) this.#pool = this.#pool.filter((c) => !c.dead);
+    const max = this.#settings.maxConnections;
+    const room = max === undefined ? 1 - live : max - live - this.#subscribers.size;
+    if (best !== undefined && (best.load === 0 || room <= 0)) return best;
+    if (best === undefined && room <= 0) {
+      throw new RedisConnectionError(
+        `Too many connections: maxConnections (${max}) are all held by subscribers`,
+      );
+    }
+    const connection = new Connection(this.#settings, null);
+    this.#pool.push(connection);
     return connection;
   }
 
   send(command: RedisCommand): Promise<RedisReply> {
     if (this.#closing !== null) return Promise.reject(new BackendClosedError());
-    return this.#live().send(command);
+    let connection: Connection;
+    try {
+      connection = this.#live();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return connection.send(command);
   }
 
   transaction(commands: readonly RedisCommand[]): Promise<RedisReply[]> {
     if (this.#closing !== null) return Promise.reject(new BackendClosedError());
     if (commands.length === 0) return Promise.resolve([]);
-    return this.#live().transaction(commands);
+    let connection: Connection;
+    try {
+      connection = this.#live();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return connection.transaction(commands);
   }
 
   connect(): Promise<void> {
     if (this.#closing !== null) return Promise.reject(new BackendClosedError());
-    return this.#live().ready;
+    try {
+      return this.#live().ready;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  withConnection<T>(fn: (connection: PinnedConnection) => T): T {
+    if (this.#closing !== null) throw new BackendClosedError();
+    return fn(this.#live());
+  }
+
+  dropConnections(matches: (address: string) => boolean, error: Error): void {
+    for (const connection of this.#pool) {
+      if (!connection.dead && matches(connection.address)) connection.drop(error);
+    }
+    for (const subscriber of [...this.#subscribers]) {
+      if (matches(subscriber.address)) subscriber.drop(error);
+    }
   }
 
   async openSubscriber(handlers: SubscriberHandlers): Promise<Subscriber> {
     if (this.#closing !== null) throw new BackendClosedError();
+    const max = this.#settings.maxConnections;
+    if (max !== undefined) {
+      const live = this.#pool.filter((c) => !c.dead);
+      if (live.length + this.#subscribers.size >= max) {
+        // Make room by closing an idle command connection, if there is one.
+        const idle = live.find((c) => c.load === 0);
+        if (idle === undefined) {
+          throw new RedisConnectionError(
+            `Too many connections: maxConnections (${max}) are all in use`,
+          );
+        }
+        this.#pool = this.#pool.filter((c) => c !== idle);
+        void idle.close();
+      }
+    }
     const subscriber = new TcpSubscriber(this.#settings, handlers, this.#subscribers);
     try {
       await subscriber.ready;
@@ -759,8 +1144,8 @@ class TcpDriverImpl implements TcpDriver {
   close(): Promise<void> {
     if (this.#closing === null) {
       const closings = [...this.#subscribers].map((subscriber) => subscriber.close());
-      if (this.#connection !== null) closings.push(this.#connection.close());
-      this.#connection = null;
+      for (const connection of this.#pool) closings.push(connection.close());
+      this.#pool = [];
       this.#closing = Promise.all(closings).then(() => {});
     }
     return this.#closing;
@@ -791,6 +1176,16 @@ class TcpSubscriber implements Subscriber {
     });
     registry.add(this);
     this.ready = this.#connection.ready;
+  }
+
+  /** `host:port` of the server this subscriber reached. */
+  get address(): string {
+    return this.#connection.address;
+  }
+
+  /** Ends the connection as if it had failed (the handlers' `onClose` is called). */
+  drop(error: Error): void {
+    this.#connection.drop(error);
   }
 
   subscribe(channels: readonly string[]): Promise<void> {
@@ -828,4 +1223,72 @@ class TcpSubscriber implements Subscriber {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Celery's settings
+
+/** Celery's connection settings that are not in the URL (seconds, as Celery configures them). */
+export interface CelerySocketSettings {
+  /** `redis_socket_timeout` in seconds; `0` or `Infinity` for none. @default {120} */
+  socketTimeout?: number | undefined;
+  /** `redis_socket_connect_timeout` in seconds. @default {10} */
+  socketConnectTimeout?: number | undefined;
+  /** `redis_backend_health_check_interval` in seconds; `0` for none. @default {undefined} */
+  healthCheckInterval?: number | undefined;
+  /** `redis_max_connections`. @default {undefined} */
+  maxConnections?: number | undefined;
+}
+
+function seconds(name: string, value: number | undefined): number | undefined {
+  if (value === undefined || value === 0 || value === Infinity) return undefined;
+  if (typeof value !== "number" || !(value > 0)) {
+    throw new RangeError(`${name} must be a positive number of seconds, got ${value}`);
+  }
+  return Math.max(1, Math.round(value * 1000));
+}
+
+/**
+ * Driver options for a parsed Celery URL (`redis://`, `rediss://`, `redis+socket://`), with
+ * Celery's settings as defaults that the URL's query overrides, as in Celery.
+ *
+ * @param params The parsed URL.
+ * @param settings Celery's settings.
+ * @returns Options for {@linkcode tcpDriver}.
+ * @throws {RangeError} for a timeout or interval that is negative or not a number.
+ */
+export function tcpOptionsFromCelery(
+  params: RedisUrlParams,
+  settings: CelerySocketSettings = {},
+): TcpDriverOptions {
+  const options: TcpDriverOptions = { db: params.db };
+  if (params.path !== undefined) options.path = params.path;
+  else {
+    options.host = params.host;
+    options.port = params.port;
+  }
+  if (params.password !== undefined) options.password = params.password;
+  if (params.username !== undefined) {
+    options.username = params.username;
+    options.password ??= "";
+  }
+  const socketTimeout = seconds(
+    "socket_timeout",
+    params.socketTimeout ?? settings.socketTimeout ?? 120,
+  );
+  if (socketTimeout !== undefined) options.socketTimeout = socketTimeout;
+  const connectTimeout = seconds(
+    "socket_connect_timeout",
+    params.socketConnectTimeout ?? settings.socketConnectTimeout,
+  );
+  if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
+  const health = seconds(
+    "health_check_interval",
+    params.healthCheckInterval ?? settings.healthCheckInterval,
+  );
+  if (health !== undefined) options.healthCheckInterval = health;
+  const max = params.maxConnections ?? settings.maxConnections;
+  if (max !== undefined) options.maxConnections = max;
+  if (params.ssl !== undefined) options.tls = tcpTlsFromCelery(params.ssl);
+  return options;
 }
