@@ -122,3 +122,20 @@ export type { ExceptionInfo, TaskErrorOptions } from "./src/task_error.ts";
 export { parseDateDone } from "./src/date_done.ts";
 export { maskUrl, parseRedisUrl } from "./src/url.ts";
 export type { RedisUrlParams } from "./src/url.ts";
+export type { MarkAsFailureOptions, MarkOptions } from "./src/backend.ts";
+export type {
+  ChordBodyContext,
+  ChordPartOptions,
+  ChordPartResult,
+  ChordRequest,
+  ErrbackContext,
+  ErrbackHandler,
+} from "./src/chord.ts";
+export type { ResultSerializer } from "./src/serializers.ts";
+export type { Signature, SignatureOptions } from "./src/meta.ts";
+export type {
+  ParseRedisUrlOptions,
+  RedisBackendSslOptions,
+  RedisSslParams,
+  SentinelAddress,
+} from "./src/url.ts";

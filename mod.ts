@@ -91,7 +91,7 @@ export type {
 } from "./src/serialization/kombu_json.ts";
 export { decodeMsgpack, encodeMsgpack } from "./src/serialization/msgpack.ts";
 export type { MsgpackDecodeOptions } from "./src/serialization/msgpack.ts";
-export type { KombuJsonDialect, SerializerName } from "./src/serializers.ts";
+export type { KombuJsonDialect, ResultSerializer, SerializerName } from "./src/serializers.ts";
 export {
   EXCEPTION_STATES,
   PROPAGATE_STATES,
@@ -140,3 +140,15 @@ export type {
   SentinelAddress,
 } from "./src/url.ts";
 export { retryDelayMs } from "./src/retry.ts";
+export { httpDriver, httpDriverFromUrl } from "./src/drivers/http.ts";
+export type {
+  HttpDriver,
+  HttpDriverOptions,
+  HttpUrlOptions,
+  UpstashRedisClient,
+} from "./src/drivers/http.ts";
+export type { HttpSubscriberOptions } from "./src/drivers/_http_subscriber.ts";
+export { isReady, waitForResult } from "./src/wait_for_result.ts";
+export type { WaitForResultOptions } from "./src/wait_for_result.ts";
+export { isFinalState, metaToJson, sseResponse } from "./src/sse_response.ts";
+export type { SseResponseOptions } from "./src/sse_response.ts";

@@ -42,6 +42,8 @@ export class AsyncResult {
   #cache: TaskMeta | undefined;
 
   /**
+   * Creates a handle on a task's result (nothing is read until asked).
+   *
    * @param id The task id.
    * @param backend The backend to read from.
    */

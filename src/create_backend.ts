@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { httpDriverFromUrl, type HttpUrlOptions } from "./drivers/http.ts";
 import { RedisBackend, type RedisBackendOptions } from "./backend.ts";
 import type { RedisDriver } from "./driver.ts";
 import { memoryDriver } from "./drivers/memory.ts";
@@ -76,6 +77,10 @@ export interface CreateBackendOptions extends RedisBackendOptions, RedisConnecti
    * @default {{}}
    */
   connection?: Partial<TcpDriverOptions> | undefined;
+  /** The REST token for `https://` URLs (else the URL's password, else the environment). */
+  token?: string | undefined;
+  /** HTTP driver settings for `https://` URLs (e.g. `streaming: true`). @default {{}} */
+  http?: Omit<HttpUrlOptions, "token"> | undefined;
 }
 
 /**
@@ -86,7 +91,9 @@ export interface CreateBackendOptions extends RedisBackendOptions, RedisConnecti
  * - `redis+socket:///path/to/redis.sock?virtual_host=<db>`: a Unix socket (a bare `socket://`
  *   is refused, as Celery refuses it);
  * - `sentinel://[:password@]host:port[/db];sentinel://host:port…` with `masterName`: a
- *   {@linkcode SentinelBackend} that follows failovers.
+ *   {@linkcode SentinelBackend} that follows failovers;
+ * - `https://…` (with `token`): an Upstash-compatible REST API through the HTTP driver, for
+ *   runtimes without TCP sockets (waiting then polls, or streams with `http.streaming`).
  *
  * Connection errors are retried by `retryPolicy` (Celery's by default): result writes always,
  * reads too with `alwaysRetry`. Connections open lazily, on the first command.
@@ -116,7 +123,7 @@ export interface CreateBackendOptions extends RedisBackendOptions, RedisConnecti
  * ```
  */
 export function createBackend(url?: string, options: CreateBackendOptions = {}): RedisBackend {
-  const { driver, connection, ...rest } = options;
+  const { driver, connection, token, http, ...rest } = options;
   const { settings, connectionOptions } = splitOptions(rest);
   if (driver) return new RedisBackend(driver, settings);
   const target = url ?? "memory://";
@@ -130,7 +137,12 @@ export function createBackend(url?: string, options: CreateBackendOptions = {}):
       return new RedisBackend(memoryDriver(), settings);
     case "sentinel":
       return createSentinelBackend(target, settings, connectionOptions, connection ?? {});
-    // case "https": an HTTP driver for Upstash-compatible REST URLs plugs in here.
+    case "http":
+    case "https":
+      return new RedisBackend(
+        httpDriverFromUrl(target, { ...http, ...(token === undefined ? {} : { token }) }),
+        settings,
+      );
     case "redis":
     case "rediss": {
       const params = parseRedisUrl(target, { ssl: connectionOptions.redisBackendUseSsl });
@@ -147,7 +159,7 @@ export function createBackend(url?: string, options: CreateBackendOptions = {}):
       if (/^(redis|rediss|sentinel|socket)$/i.test(backend ?? "")) parseRedisUrl(target);
       throw new TypeError(
         `Unsupported result backend URL ${maskUrl(target)}: expected memory://, redis://, ` +
-          "rediss://, redis+socket:// or sentinel://",
+          "rediss://, redis+socket://, sentinel:// or https://",
       );
   }
 }

@@ -43,6 +43,8 @@ export class GroupResult {
   readonly parent: ResultTuple | null;
 
   /**
+   * Creates a group from its members (nothing is stored until `save()`).
+   *
    * @param id The group id.
    * @param results The members in group order.
    * @param backend The backend.

@@ -17,6 +17,8 @@ export class KeyBuilder {
   readonly groupPrefix: string;
 
   /**
+   * Creates the key builder for one backend configuration.
+   *
    * @param globalKeyprefix `result_backend_transport_options['global_keyprefix']`, if any.
    * @param celeryVersion Selects the joining rule: 5.3/5.4 always insert `_`; 5.5+ insert `_`
    * unless the prefix already ends in `:`, `_`, `-` or `.`.

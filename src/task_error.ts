@@ -56,6 +56,8 @@ export class TaskError extends Error {
   readonly state: string | undefined;
 
   /**
+   * Creates the error from the remote exception's class, args and module.
+   *
    * @param excType The exception class's qualified name.
    * @param excMessage The exception's args.
    * @param excModule The class's module.

@@ -16,6 +16,7 @@ import {
   RedisReplyError,
   waitForResult,
 } from "../edge.ts";
+import { createBackend as createMainBackend } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
 import { defineConsumerConformance } from "./_consumer_conformance.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
@@ -315,4 +316,16 @@ test("httpDriver({ streaming }) re-reads a streamed payload that is not UTF-8 (m
   await backend.markAsDone("mp-1", [value, value]);
   assert.deepEqual((await waiting).result, [value, value]);
   assert.deepEqual(seen, [value, [value, value]]);
+});
+
+test("mod.ts createBackend() takes an https:// (here http://) REST URL with a token", async () => {
+  await using backend = createMainBackend(rest.url, { token: TOKEN, http: { streaming: false } });
+  assert.equal(backend.driver.name, "http");
+  await backend.markAsDone("via-url", { ok: true });
+  assert.deepEqual(await backend.asyncResult("via-url").get({ timeout: 5000 }), { ok: true });
+  await using wrongToken = createMainBackend(rest.url, { token: "not-the-token" });
+  await assert.rejects(
+    wrongToken.getTaskMeta("via-url"),
+    (e: unknown) => e instanceof Error && !String((e as Error).message).includes("not-the-token"),
+  );
 });

@@ -61,6 +61,8 @@ export class PollingConsumer implements ResultWaiter {
   #ticks = 0;
 
   /**
+   * Creates the consumer; polling starts with the first wait.
+   *
    * @param backend The backend to read through.
    * @param options Interval, backoff and jitter.
    */

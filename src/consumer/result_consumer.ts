@@ -49,6 +49,8 @@ export class ResultConsumer implements ResultWaiter {
   #stopped = false;
 
   /**
+   * Creates the consumer; the subscription connection opens on the first wait.
+   *
    * @param backend The backend whose keys and decoding are used; its driver must support pub/sub.
    * @param options Retry policy and callbacks.
    */
