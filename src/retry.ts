@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { RedisConnectionError } from "./errors.ts";
+import { RedisConnectionError, RedisReplyError } from "./errors.ts";
 
 /** Celery's retry policy shape, in seconds as Celery configures it. */
 export interface RetryPolicy {
@@ -112,7 +112,7 @@ export async function ensure<T>(
   options: EnsureOptions = {},
 ): Promise<T> {
   const maxRetries = policy.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries;
-  const isRetryable = options.isRetryable ?? ((e) => e instanceof RedisConnectionError);
+  const isRetryable = options.isRetryable ?? isConnectionLevelError;
   const sleep = options.sleep ?? abortableSleep;
   const now = options.now ?? Date.now;
   const end = policy.timeout ? now() + policy.timeout * 1000 : undefined;
@@ -144,4 +144,14 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * Whether an error means "this connection cannot serve now, try again": a connection failure, or
+ * a `LOADING` reply from a server still loading its dataset after a restart (redis-py's
+ * `BusyLoadingError`, which kombu counts among the connection errors Celery retries).
+ */
+export function isConnectionLevelError(error: unknown): boolean {
+  return error instanceof RedisConnectionError ||
+    (error instanceof RedisReplyError && error.code === "LOADING");
 }

@@ -56,25 +56,32 @@ function signal(child: ChildProcess | undefined, name: NodeJS.Signals): void {
   }
 }
 
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+// Ready means answering PING with anything but "-LOADING" (PONG, or NOAUTH when a password is set):
+// an open port is not enough, since a restarted server with persistence replies "-LOADING" until
+// its dataset is back in memory.
+async function waitUntilServing(port: number, deadlineMs: number): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < deadlineMs) {
     const ok = await new Promise<boolean>((resolve) => {
       const socket = new Socket();
-      socket.once("connect", () => {
+      let reply = "";
+      const done = (value: boolean) => {
         socket.destroy();
-        resolve(true);
+        resolve(value);
+      };
+      socket.setTimeout(1000, () => done(false));
+      socket.once("connect", () => socket.write("PING\r\n"));
+      socket.on("data", (chunk) => {
+        reply += chunk.toString();
+        if (reply.includes("\r\n")) done(!reply.startsWith("-LOADING"));
       });
-      socket.once("error", () => {
-        socket.destroy();
-        resolve(false);
-      });
+      socket.once("error", () => done(false));
       socket.connect(port, "127.0.0.1");
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`redis-server did not listen on port ${port} within ${deadlineMs} ms`);
+  throw new Error(`redis-server on port ${port} did not serve PING within ${deadlineMs} ms`);
 }
 
 /** Starts a fresh redis-server with persistence off. */
@@ -106,7 +113,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       proc.once("exit", (code) => reject(new Error(`redis-server exited early with code ${code}`)));
     });
     failed.catch(() => {});
-    await Promise.race([waitForPort(port, 10_000), failed]);
+    await Promise.race([waitUntilServing(port, 10_000), failed]);
   };
 
   const stop = async (how: NodeJS.Signals = "SIGTERM") => {

@@ -355,3 +355,25 @@ test("tcpDriver() keeps its pool within maxConnections, subscribers included", a
   const list = new TextDecoder().decode((await observer.send(["CLIENT", "LIST"])) as Uint8Array);
   assert.equal(list.split("\n").filter((line) => line.includes("name=single")).length, 1);
 });
+
+test("retryingDriver() and ensure() retry LOADING replies, as Celery retries BusyLoadingError", async () => {
+  const loading = () =>
+    new RedisReplyError("LOADING Redis is loading the dataset in memory", "GET");
+  const { driver, calls } = flakyDriver(2, loading);
+  assert.equal(await retryingDriver(driver, { sleep: noSleep }).send(["GET", "k"]), "OK");
+  assert.deepEqual(calls, ["GET", "GET", "GET"]);
+  let attempts = 0;
+  const value = await ensure(
+    async () => {
+      if (attempts++ < 1) throw loading();
+      return "done";
+    },
+    {},
+    { sleep: noSleep },
+  );
+  assert.equal(value, "done");
+  // Other error replies are the server's answer, not a passing state: never retried.
+  const wrongType = flakyDriver(1, () => new RedisReplyError("WRONGTYPE Operation", "GET"));
+  await assert.rejects(retryingDriver(wrongType.driver, { sleep: noSleep }).send(["GET", "k"]));
+  assert.equal(wrongType.calls.length, 1);
+});

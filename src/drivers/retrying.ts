@@ -20,7 +20,7 @@ import type {
   SubscriberHandlers,
 } from "../driver.ts";
 import { BackendClosedError, RedisAuthenticationError, RedisConnectionError } from "../errors.ts";
-import { ensure, type EnsureOptions, type RetryPolicy } from "../retry.ts";
+import { ensure, type EnsureOptions, isConnectionLevelError, type RetryPolicy } from "../retry.ts";
 
 /** Which commands {@linkcode retryingDriver} resends. */
 export type RetryScope = "idempotent" | "writes";
@@ -135,10 +135,8 @@ export function retryingDriver(
 
 /** Whether an error is a connection failure worth retrying (not refused credentials or TLS). */
 export function isRetryableError(error: unknown): boolean {
-  if (!(error instanceof RedisConnectionError) || error instanceof RedisAuthenticationError) {
-    return false;
-  }
-  return (error.cause as { name?: unknown } | undefined)?.name !== "TlsError";
+  if (!isConnectionLevelError(error) || error instanceof RedisAuthenticationError) return false;
+  return ((error as Error).cause as { name?: unknown } | undefined)?.name !== "TlsError";
 }
 
 function nameOf(command: RedisCommand): string {
