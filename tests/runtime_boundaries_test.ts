@@ -44,7 +44,7 @@ test("mod.ts type-checks without Deno's namespace", {
 }, () => {
   const result = spawnSync(
     process.execPath,
-    ["check", "--no-lock", "--config", "tsconfig.core.json", "mod.ts"],
+    ["check", "--no-lock", "--config", "deno.no-runtime.json", "mod.ts"],
     { cwd: projectRoot, encoding: "utf8", timeout: 120_000 },
   );
   assert.equal(result.status, 0, result.stderr);
@@ -55,7 +55,7 @@ test("edge.ts type-checks without Deno's namespace and imports no TCP or node: m
 }, () => {
   const result = spawnSync(
     process.execPath,
-    ["check", "--no-lock", "--config", "deno.edge.json", "edge.ts"],
+    ["check", "--no-lock", "--config", "deno.no-runtime.json", "edge.ts"],
     { cwd: projectRoot, encoding: "utf8", timeout: 120_000 },
   );
   assert.equal(result.status, 0, result.stderr);
