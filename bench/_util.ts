@@ -22,10 +22,8 @@ interface DenoGlobal {
   execPath(): string;
 }
 
-export const bun: BunGlobal | undefined =
-  (globalThis as { Bun?: BunGlobal }).Bun;
-export const deno: DenoGlobal | undefined =
-  (globalThis as { Deno?: DenoGlobal }).Deno;
+export const bun: BunGlobal | undefined = (globalThis as { Bun?: BunGlobal }).Bun;
+export const deno: DenoGlobal | undefined = (globalThis as { Deno?: DenoGlobal }).Deno;
 export const isBun: boolean = bun !== undefined;
 
 /** "Deno 2.9.6" or "Bun 1.4.5". */
@@ -92,9 +90,7 @@ export async function reexecWithGcIfNeeded(
     ["run", "-A", "--v8-flags=--expose-gc", script, ...process.argv.slice(2)],
     { stdio: "inherit", env: { ...process.env, BENCH_NO_REEXEC: "1" } },
   );
-  const code = await new Promise<number>((resolve) =>
-    child.on("exit", (c) => resolve(c ?? 1))
-  );
+  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
   process.exitCode = code;
   return true;
 }
@@ -205,9 +201,7 @@ export async function startRedis(db = 1): Promise<BenchRedis> {
   const url = flag("url");
   if (url !== undefined) {
     const parsed = new URL(url);
-    const chosenDb = parsed.pathname.length > 1
-      ? Number(parsed.pathname.slice(1))
-      : db;
+    const chosenDb = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : db;
     const host = parsed.hostname || "127.0.0.1";
     const port = Number(parsed.port || 6379);
     return {
@@ -242,9 +236,7 @@ export async function startRedis(db = 1): Promise<BenchRedis> {
       "pubsub 0 0 0",
     ], { stdio: ["ignore", "ignore", "inherit"] }),
   );
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => resolve())
-  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const started = Date.now();
   while (!(await canConnect("127.0.0.1", port))) {
     if (child.exitCode !== null) {
@@ -354,9 +346,7 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? sorted[mid]!
-    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** The p-th percentile (0–100), nearest-rank. */

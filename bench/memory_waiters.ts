@@ -9,7 +9,7 @@
 //   bun bench/memory_waiters.ts             (Bun.gc(true))
 //   options: --url redis://host:port/db, --n 100000
 import process from "node:process";
-import { createBackend, ResultConsumer, tcpDriver } from "../mod.ts";
+import { createBackend, type ResultConsumer, tcpDriver } from "../mod.ts";
 import {
   collectGarbage,
   fmt,
@@ -81,9 +81,7 @@ async function main(): Promise<void> {
 
   const phases: Phase[] = [];
   for (const withTimeout of [false, true]) {
-    const name = withTimeout
-      ? "asyncResult(id).get({ timeout })"
-      : "asyncResult(id).get()";
+    const name = withTimeout ? "asyncResult(id).get({ timeout })" : "asyncResult(id).get()";
     const ids = taskIds(N);
     const baseline = await heapAfterGc();
 
@@ -96,9 +94,7 @@ async function main(): Promise<void> {
     const subscribeMs = performance.now() - t0;
     const info = await admin.send(["INFO", "stats"]);
     const serverChannels = infoField(
-      info instanceof Uint8Array
-        ? new TextDecoder().decode(info)
-        : String(info),
+      info instanceof Uint8Array ? new TextDecoder().decode(info) : String(info),
       "pubsub_channels",
     );
 
@@ -187,9 +183,7 @@ async function main(): Promise<void> {
       verdict(
         leaky.length === 0,
         phases.map((p) =>
-          `${p.name}: ${(p.afterBytes / MB).toFixed(1)} MB left (${
-            fmt(p.afterBytes / N)
-          } B/waiter)`
+          `${p.name}: ${(p.afterBytes / MB).toFixed(1)} MB left (${fmt(p.afterBytes / N)} B/waiter)`
         ).join("; "),
       ),
   );

@@ -33,9 +33,7 @@ type Driver = ReturnType<typeof tcpDriver>;
 
 async function mgetCalls(admin: Driver): Promise<number> {
   const reply = await admin.send(["INFO", "commandstats"]);
-  const text = reply instanceof Uint8Array
-    ? new TextDecoder().decode(reply)
-    : String(reply);
+  const text = reply instanceof Uint8Array ? new TextDecoder().decode(reply) : String(reply);
   const match = /^cmdstat_mget:calls=(\d+)/m.exec(text);
   return match ? Number(match[1]) : 0;
 }

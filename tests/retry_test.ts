@@ -364,10 +364,7 @@ test("retryingDriver() and ensure() retry LOADING replies, as Celery retries Bus
   assert.deepEqual(calls, ["GET", "GET", "GET"]);
   let attempts = 0;
   const value = await ensure(
-    async () => {
-      if (attempts++ < 1) throw loading();
-      return "done";
-    },
+    () => attempts++ < 1 ? Promise.reject(loading()) : Promise.resolve("done"),
     {},
     { sleep: noSleep },
   );

@@ -19,7 +19,7 @@ import type {
   Subscriber,
   SubscriberHandlers,
 } from "../driver.ts";
-import { BackendClosedError, RedisAuthenticationError, RedisConnectionError } from "../errors.ts";
+import { BackendClosedError, RedisAuthenticationError } from "../errors.ts";
 import { ensure, type EnsureOptions, isConnectionLevelError, type RetryPolicy } from "../retry.ts";
 
 /** Which commands {@linkcode retryingDriver} resends. */
