@@ -40,14 +40,14 @@ export { RedisBackend } from "./src/backend.ts";
 export type { RedisBackendOptions, StoreResultOptions } from "./src/backend.ts";
 export { AsyncResult } from "./src/async_result.ts";
 export type { GetOptions } from "./src/async_result.ts";
-export { GroupResult, resultFromTuple } from "./src/group_result.ts";
+export { GroupResult, resultFromTuple, resultTuple } from "./src/group_result.ts";
 export type { GroupMember, JoinOptions } from "./src/group_result.ts";
 export { ResultConsumer } from "./src/consumer/result_consumer.ts";
 export type { ResultConsumerOptions } from "./src/consumer/result_consumer.ts";
 export { PollingConsumer } from "./src/consumer/polling_consumer.ts";
 export type { PollingConsumerOptions } from "./src/consumer/polling_consumer.ts";
 export type { ResultWaiter, WaitOptions } from "./src/consumer/waiters.ts";
-export { DEFAULT_RETRY_POLICY, ensure } from "./src/retry.ts";
+export { DEFAULT_RETRY_POLICY, ensure, retryDelayMs } from "./src/retry.ts";
 export type { EnsureOptions, RetryPolicy } from "./src/retry.ts";
 export { createEdgeBackend as createBackend } from "./src/create_edge_backend.ts";
 export type { CreateEdgeBackendOptions } from "./src/create_edge_backend.ts";
@@ -120,7 +120,7 @@ export {
 export { TaskError, toExceptionInfo } from "./src/task_error.ts";
 export type { ExceptionInfo, TaskErrorOptions } from "./src/task_error.ts";
 export { parseDateDone } from "./src/date_done.ts";
-export { maskUrl, parseRedisUrl } from "./src/url.ts";
+export { asUri, maskUrl, parseRedisUrl } from "./src/url.ts";
 export type { RedisUrlParams } from "./src/url.ts";
 export type { MarkAsFailureOptions, MarkOptions } from "./src/backend.ts";
 export type {
@@ -139,3 +139,6 @@ export type {
   RedisSslParams,
   SentinelAddress,
 } from "./src/url.ts";
+export { addToChord, applyChord, onChordPartReturn, setChordSize } from "./src/chord.ts";
+export { chainElementRequest, propagateChainFailure } from "./src/chain.ts";
+export type { ChainFailureOptions } from "./src/chain.ts";
