@@ -14,6 +14,7 @@
  * @module
  */
 
+import { asError, concatAll, untilAborted } from "./_socket_helpers.ts";
 import {
   TlsError,
   type Transport,
@@ -78,10 +79,6 @@ export function readTextFileBun(path: string): Promise<string> {
 /** Whether a certificate error is only about the host name (accepted by `verify: "chain"`). */
 function onlyHostnameMismatch(error: Error | null): boolean {
   return (error as { code?: string } | null)?.code === "ERR_TLS_CERT_ALTNAME_INVALID";
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**
@@ -181,39 +178,6 @@ function bunTls(tls: TransportTls): BunTlsOptions {
   return options;
 }
 
-/** Settles like `promise`, or rejects as soon as `signal` aborts (then `discard`s a late value). */
-function untilAborted<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-  discard: (late: T) => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const onAbort = () => {
-      if (settled) return;
-      settled = true;
-      reject(asError(signal.reason));
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    promise.then((value) => {
-      signal.removeEventListener("abort", onAbort);
-      if (settled) {
-        discard(value);
-      } else {
-        settled = true;
-        resolve(value);
-      }
-    }, (error: unknown) => {
-      signal.removeEventListener("abort", onAbort);
-      if (!settled) {
-        settled = true;
-        reject(error);
-      }
-    });
-  });
-}
-
 class BunTransport implements Transport {
   readonly #handlers: TransportHandlers;
   #socket: BunSocket | null = null;
@@ -307,16 +271,4 @@ class BunTransport implements Transport {
     }
     return Promise.resolve();
   }
-}
-
-function concatAll(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

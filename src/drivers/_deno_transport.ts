@@ -24,6 +24,7 @@
  * @module
  */
 
+import { asError, concatAll, untilAborted } from "./_socket_helpers.ts";
 import {
   TlsError,
   type Transport,
@@ -113,10 +114,6 @@ const SLAB_SIZE = 64 * 1024;
 const MAX_SLAB_SIZE = 512 * 1024;
 /** A new slab is started when the free tail is shorter than this. */
 const MIN_READ = 16 * 1024;
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
 
 /**
  * Opens a Deno socket.
@@ -219,39 +216,6 @@ async function connectNodeTls(
   });
   socket.removeAllListeners("error");
   return new NodeTransport(socket, handlers);
-}
-
-/** Settles like `promise`, or rejects as soon as `signal` aborts (then `discard`s a late value). */
-function untilAborted<T>(
-  promise: Promise<T>,
-  signal: AbortSignal,
-  discard: (late: T) => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const onAbort = () => {
-      if (settled) return;
-      settled = true;
-      reject(asError(signal.reason));
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    promise.then((value) => {
-      signal.removeEventListener("abort", onAbort);
-      if (settled) {
-        discard(value);
-      } else {
-        settled = true;
-        resolve(value);
-      }
-    }, (error: unknown) => {
-      signal.removeEventListener("abort", onAbort);
-      if (!settled) {
-        settled = true;
-        reject(error);
-      }
-    });
-  });
 }
 
 class DenoTransport implements Transport {
@@ -390,16 +354,4 @@ class NodeTransport implements Transport {
     }
     await this.#ended;
   }
-}
-
-function concatAll(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

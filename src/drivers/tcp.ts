@@ -18,6 +18,7 @@
  * @module
  */
 
+import { asError } from "./_socket_helpers.ts";
 import type {
   PubSubMessage,
   RedisArg,
@@ -495,10 +496,6 @@ function isWord(bytes: RedisReply | undefined, word: string): boolean {
   if (!(bytes instanceof Uint8Array) || bytes.length !== word.length) return false;
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== word.charCodeAt(i)) return false;
   return true;
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** One socket, its handshake, and the replies it owes, in order. */
