@@ -10,7 +10,7 @@
  *
  * @example A Cloudflare Worker that reads or waits for a Celery result
  * ```ts ignore
- * import { createBackend, sseResponse, waitForResult } from "@celery/redis-results/edge";
+ * import { createBackend, sseResponse, waitForResult } from "@taskmeta/celery-redis/edge";
  *
  * export default {
  *   async fetch(request: Request, env: Record<string, string>): Promise<Response> {

@@ -12,7 +12,7 @@
  *
  * @example Read a result a Python worker stored
  * ```ts ignore
- * import { createBackend } from "@celery/redis-results";
+ * import { createBackend } from "@taskmeta/celery-redis";
  *
  * await using backend = createBackend("redis://localhost:6379/1");
  * const meta = await backend.getTaskMeta("d9a5c1b4-…");

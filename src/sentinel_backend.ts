@@ -20,7 +20,7 @@ export interface SentinelBackendOptions extends RedisBackendOptions {
  *
  * @example
  * ```ts ignore
- * import { createBackend, SentinelBackend } from "@celery/redis-results";
+ * import { createBackend, SentinelBackend } from "@taskmeta/celery-redis";
  * const backend = createBackend("sentinel://:pw@s1:26379/1;sentinel://s2:26379/1", {
  *   masterName: "mymaster",
  * });

@@ -83,7 +83,7 @@ function event(name: string, data: unknown): Uint8Array {
  *
  * @example In an edge function (Cloudflare Worker, Vercel Edge, Deno Deploy)
  * ```ts ignore
- * import { httpDriver, RedisBackend, sseResponse } from "@celery/redis-results/edge";
+ * import { httpDriver, RedisBackend, sseResponse } from "@taskmeta/celery-redis/edge";
  *
  * export default {
  *   fetch(request: Request, env: Record<string, string>): Response {

@@ -48,6 +48,7 @@ const USAGE = `usage: result <task-id> [options]
        result forget <task-id> [--url URL]
 
 Shows a Celery task's state and result, read from Celery's Redis result backend.
+From JSR, without a checkout: deno run -A jsr:@taskmeta/celery-redis/result <task-id>
 
 options:
   --url URL            result backend URL (default: $CELERY_RESULT_BACKEND, else memory://)

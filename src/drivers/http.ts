@@ -37,7 +37,7 @@
  *
  * @example Read a Celery result from a Cloudflare Worker
  * ```ts ignore
- * import { httpDriver, RedisBackend } from "@celery/redis-results/edge";
+ * import { httpDriver, RedisBackend } from "@taskmeta/celery-redis/edge";
  *
  * export default {
  *   async fetch(request: Request, env: Record<string, string>): Promise<Response> {
@@ -214,14 +214,14 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  *
  * @example From the environment (UPSTASH_REDIS_REST_URL / _TOKEN, or Vercel's KV_REST_API_*)
  * ```ts ignore
- * import { httpDriver, RedisBackend } from "@celery/redis-results/edge";
+ * import { httpDriver, RedisBackend } from "@taskmeta/celery-redis/edge";
  * await using backend = new RedisBackend(httpDriver());
  * console.log((await backend.getTaskMeta("d9a5c1b4-…")).status);
  * ```
  *
  * @example From a URL and token, waiting over streaming SUBSCRIBE
  * ```ts ignore
- * import { httpDriver, RedisBackend } from "@celery/redis-results/edge";
+ * import { httpDriver, RedisBackend } from "@taskmeta/celery-redis/edge";
  * const driver = httpDriver({ url: "https://eu1-x.upstash.io", token: "…", streaming: true });
  * await using backend = new RedisBackend(driver);
  * console.log(await backend.asyncResult("d9a5c1b4-…").get({ timeout: 10_000 }));

@@ -75,7 +75,7 @@ export interface RetryingDriver extends RedisDriver {
  *
  * @example Retry across a Redis restart
  * ```ts ignore
- * import { retryingDriver, tcpDriver } from "@celery/redis-results";
+ * import { retryingDriver, tcpDriver } from "@taskmeta/celery-redis";
  * const redis = retryingDriver(tcpDriver({ port: 6379 }), {
  *   retryPolicy: { maxRetries: 10 },
  *   onConnectionError: (error, retry, ms) => console.warn(`Retry ${retry} in ${ms} ms: ${error.message}`),

@@ -117,7 +117,7 @@ export interface SentinelDriver extends RedisDriver {
  *
  * @example
  * ```ts ignore
- * import { retryingDriver, sentinelDriver } from "@celery/redis-results";
+ * import { retryingDriver, sentinelDriver } from "@taskmeta/celery-redis";
  * const redis = retryingDriver(sentinelDriver({
  *   sentinels: [{ host: "10.0.0.1", port: 26379 }, { host: "10.0.0.2", port: 26379 }],
  *   masterName: "mymaster",
