@@ -21,11 +21,6 @@ export const celeryPythons: Readonly<Record<"5.2" | "5.6", string>> = {
   "5.6": process.env.CELERY56_PYTHON ?? `${projectRoot}.venv56/bin/python`,
 };
 
-/** Path of a file in `../shared` (the spec and the real-Celery fixtures). */
-export function sharedPath(relative: string): string {
-  return fileURLToPath(new URL(`../../shared/${relative}`, import.meta.url));
-}
-
 /**
  * Returns `false` (run the test) when the requirement holds, or a skip reason otherwise.
  * Under CI a missing requirement throws, so the suite fails loudly instead of skipping.
