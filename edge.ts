@@ -79,7 +79,7 @@ export type { HttpSubscriberOptions } from "./src/drivers/_http_subscriber.ts";
 export { isReady, waitForResult } from "./src/wait_for_result.ts";
 export type { WaitForResultOptions } from "./src/wait_for_result.ts";
 export { isFinalState, metaToJson, sseResponse } from "./src/sse_response.ts";
-export type { SseResponseOptions } from "./src/sse_response.ts";
+export type { MetaToJsonOptions, SseResponseOptions } from "./src/sse_response.ts";
 export {
   BackendClosedError,
   BackendStoreError,
@@ -89,9 +89,11 @@ export {
   EncodeError,
   RedisAuthenticationError,
   RedisConnectionError,
+  RedisProtocolError,
   RedisReplyError,
   TimeoutError,
 } from "./src/errors.ts";
+export type { RespLimits } from "./src/resp/limits.ts";
 export { KeyBuilder } from "./src/keys.ts";
 export type { ResultTuple, TaskMeta, TaskRequest } from "./src/meta.ts";
 export {

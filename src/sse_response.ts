@@ -26,8 +26,14 @@ export interface SseResponseOptions {
   /** Extra response headers (CORS, say). @default {{}} */
   headers?: Record<string, string> | undefined;
   /**
+   * Sends the remote traceback in each event (`metaToJson`'s `traceback`). Off by default: a
+   * Python traceback shows server paths and code to whoever opened the page.
+   * @default {false}
+   */
+  traceback?: boolean | undefined;
+  /**
    * Turns a meta into the JSON sent as an event's `data`.
-   * @default {{ task_id, status, result, date_done, traceback } with errors as `{ exc_type, exc_message }`}
+   * @default {(meta, taskId) => metaToJson(meta, taskId, { traceback })}
    */
   serialize?: ((meta: TaskMeta, taskId: string) => unknown) | undefined;
   /**
@@ -39,25 +45,62 @@ export interface SseResponseOptions {
 
 const encoder = new TextEncoder();
 
-/** The default event body: the meta's main fields, with errors and big integers made JSON-safe. */
-export function metaToJson(meta: TaskMeta, taskId: string): Record<string, unknown> {
-  return {
+/** Options of {@linkcode metaToJson}. */
+export interface MetaToJsonOptions {
+  /**
+   * Includes the remote traceback (`traceback`). Leave it off for public clients: a Python
+   * traceback shows server file paths and source lines.
+   * @default {false}
+   */
+  traceback?: boolean | undefined;
+}
+
+/**
+ * A meta as plain JSON for a web client (`sseResponse()`'s events, an edge function's answer):
+ * `{ task_id, status, result, date_done }`, plus `traceback` only when asked for. In `result`:
+ * - a FAILURE's or REVOKED's error is `{ exc_type, exc_message }` (the Python class and `str()`);
+ * - a `bigint` (an integer beyond 2^53) is its decimal string, so no digit is lost;
+ * - `PyDecimal`, `PyUUID`, `PyDateTime`, `PyDate` and `PyTime` are their Python text forms
+ *   (`"1.50"`, `"1234…"`, `"2024-05-06T07:08:09.123456+00:00"`), `PyFloat` a number;
+ * - bytes (`Uint8Array`) are a base64 string; `NaN` and `Infinity` are `null`, as in `JSON`.
+ *
+ * @param meta The meta, as `getTaskMeta()` or a wait returns it.
+ * @param taskId The task's id, used when the meta has none (`PENDING`).
+ * @param options Whether to include the traceback.
+ * @returns An object that `JSON.stringify` accepts.
+ */
+export function metaToJson(
+  meta: TaskMeta,
+  taskId: string,
+  options: MetaToJsonOptions = {},
+): Record<string, unknown> {
+  const json: Record<string, unknown> = {
     task_id: meta.task_id ?? taskId,
     status: meta.status,
     result: jsonSafe(meta.result),
     date_done: meta.date_done ?? null,
-    traceback: meta.traceback ?? null,
   };
+  if (options.traceback) json.traceback = meta.traceback ?? null;
+  return json;
 }
 
 function jsonSafe(value: unknown): unknown {
+  // JSON.stringify calls the Python types' toJSON() before the replacer sees them.
   return JSON.parse(JSON.stringify(value ?? null, (_key, v: unknown) => {
     if (typeof v === "bigint") return v.toString();
-    if (v instanceof Error) {
-      return { exc_type: v.name, exc_message: v.message };
-    }
+    if (v instanceof Uint8Array) return base64(v);
+    // Only the class and message: a TaskError also carries the traceback, which stays out.
+    if (v instanceof Error) return { exc_type: v.name, exc_message: v.message };
     return v;
   }));
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
 }
 
 function event(name: string, data: unknown): Uint8Array {
@@ -71,7 +114,8 @@ function event(name: string, data: unknown): Uint8Array {
  *   one for every change (STARTED, PROGRESS…, RETRY), and the ready one (SUCCESS, FAILURE,
  *   REVOKED) last, after which the stream ends. Each `data` is JSON (see `serialize`).
  * - `event: deadline` when `deadline` comes first; the stream ends and the browser reconnects.
- * - `event: error` with `{ message }` if reading fails; the stream ends.
+ * - `event: error` with `{ task_id, error, message }` (the error's class and message) if reading
+ *   or decoding fails; the stream ends.
  *
  * The page should close its `EventSource` on a ready state, or it reconnects and gets the same
  * final state again. The wait goes through the backend's consumer, shared with other waits.
@@ -87,11 +131,17 @@ function event(name: string, data: unknown): Uint8Array {
  *
  * export default {
  *   fetch(request: Request, env: Record<string, string>): Response {
+ *     const id = new URL(request.url).searchParams.get("id");
+ *     if (!id) return Response.json({ error: "expected ?id=<task id>" }, { status: 400 });
  *     const backend = new RedisBackend(httpDriver({ env }));
- *     const id = new URL(request.url).searchParams.get("id") ?? "";
- *     return sseResponse(backend, id, { signal: request.signal, deadline: Date.now() + 25_000 });
+ *     return sseResponse(backend, id, {
+ *       signal: request.signal, // stop waiting when the browser leaves
+ *       deadline: Date.now() + 25_000,
+ *       onClose: () => void backend.close(),
+ *     });
  *   },
  * };
+ * // examples/edge_worker.ts is a complete worker (id checks, a JSON endpoint, errors).
  * // In the page:
  * // const events = new EventSource("/progress?id=" + id);
  * // events.addEventListener("state", (e) => {
@@ -105,7 +155,9 @@ export function sseResponse(
   taskId: string,
   options: SseResponseOptions = {},
 ): Response {
-  const serialize = options.serialize ?? metaToJson;
+  const traceback = options.traceback ?? false;
+  const serialize = options.serialize ??
+    ((meta: TaskMeta, id: string) => metaToJson(meta, id, { traceback }));
   const retry = options.retry ?? 1000;
   const keepAlive = options.keepAlive ?? 15_000;
   const deadline = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
@@ -159,7 +211,10 @@ export function sseResponse(
           finish();
         } catch (error) {
           if (!signal.aborted) {
-            write(event("error", { message: (error as Error)?.message ?? String(error) }));
+            const { name, message } = error instanceof Error
+              ? error
+              : { name: "Error", message: String(error) };
+            write(event("error", { task_id: taskId, error: name, message }));
             finish();
           }
         }
