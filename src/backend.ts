@@ -25,6 +25,7 @@ import {
   type KombuJsonDialect,
   type ResultSerializer,
   type SerializerName,
+  type SerializerOptions,
 } from "./serializers.ts";
 import { EXCEPTION_STATES, READY_STATES, type TaskState } from "./states.ts";
 import { AsyncResult } from "./async_result.ts";
@@ -74,6 +75,12 @@ export interface RedisBackendOptions {
   timezone?: string | undefined;
   /** Decode integral floats as `PyFloat`, so results re-encode byte-exactly. @default {false} */
   preserveFloats?: boolean | undefined;
+  /**
+   * Bounds on decoding a stored payload (containers nested at most `maxDepth` deep, at most
+   * `maxItems` values in all); beyond them a read fails with `DecodeError`.
+   * @default {{ maxDepth: 1024, maxItems: 1_000_000 }}
+   */
+  decodeLimits?: SerializerOptions["decodeLimits"];
   /** The clock for `date_done`. @default {() => new Date()} */
   now?: (() => Date) | undefined;
   /**
@@ -182,6 +189,7 @@ export class RedisBackend implements AsyncDisposable {
     this.serializer = createSerializer(serializerName, {
       jsonDialect: options.jsonDialect ?? (atLeast(this.celeryVersion, "5.3") ? "5.3" : "5.2"),
       preserveFloats: options.preserveFloats,
+      decodeLimits: options.decodeLimits,
     });
     this.#accepted = (options.accept ?? [serializerName]).includes(serializerName);
     const expires = options.resultExpires === undefined ? 86_400 : options.resultExpires;

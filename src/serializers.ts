@@ -6,6 +6,7 @@
  * @module
  */
 import { ContentDisallowedError, DecodeError } from "./errors.ts";
+import { type DecodeLimits, resolveDecodeLimits } from "./serialization/decode_limits.ts";
 import { decodeKombuJson, encodeKombuJson } from "./serialization/kombu_json.ts";
 import { decodeMsgpack, encodeMsgpack } from "./serialization/msgpack.ts";
 
@@ -33,14 +34,28 @@ export interface SerializerOptions {
   jsonDialect?: KombuJsonDialect | undefined;
   /** Decode integral floats as `PyFloat` so re-encoding is byte-exact. @default {false} */
   preserveFloats?: boolean | undefined;
+  /**
+   * Bounds on what decoding one stored payload may build: containers nested at most `maxDepth`
+   * deep, at most `maxItems` values (array items plus map entries) in all. A payload beyond them
+   * is a `DecodeError` naming the limit.
+   * @default {{ maxDepth: 1024, maxItems: 1_000_000 }}
+   */
+  decodeLimits?: DecodeLimits | undefined;
 }
 
-/** Creates the serializer kombu registers under `name`. */
+/**
+ * Creates the serializer kombu registers under `name`.
+ * @throws {RangeError} for an unknown serializer or out-of-range `decodeLimits`.
+ */
 export function createSerializer(
   name: SerializerName,
   options: SerializerOptions = {},
 ): ResultSerializer {
-  const decodeOptions = { preserveFloats: options.preserveFloats ?? false };
+  const decodeOptions = {
+    preserveFloats: options.preserveFloats ?? false,
+    // Checked once here rather than on every decode.
+    limits: resolveDecodeLimits(options.decodeLimits),
+  };
   switch (name) {
     case "json": {
       const encodeOptions = { dialect: options.jsonDialect ?? "5.3" } as const;

@@ -20,6 +20,7 @@
  * @module
  */
 import { DecodeError, EncodeError } from "../errors.ts";
+import { type DecodeLimits, resolveDecodeLimits } from "./decode_limits.ts";
 import {
   dateIsoformat,
   PyDate,
@@ -51,6 +52,13 @@ export interface KombuJsonDecodeOptions {
    * @default {false}
    */
   preserveFloats?: boolean | undefined;
+  /**
+   * How deep containers may nest and how many values (array items plus object entries) the
+   * payload may hold; each violation is a `DecodeError` naming the limit.
+   *
+   * @default {{ maxDepth: 1024, maxItems: 1_000_000 }}
+   */
+  limits?: DecodeLimits | undefined;
 }
 
 // =============================================================================================
@@ -542,19 +550,41 @@ function inexactNumber(n: number): boolean {
   return n > MAX_SAFE || n < -MAX_SAFE || (n === 0 && 1 / n < 0);
 }
 
+// The limits of the walk in progress (set by decodeKombuJson; the walk never re-enters it).
+let walkMaxDepth = 0;
+let walkMaxItems = 0;
+let walkItemsLeft = 0;
+
+function tooDeep(maxDepth: number): DecodeError {
+  return new DecodeError(
+    `Cannot decode kombu JSON: nested too deeply (containers deeper than the maxDepth limit of ` +
+      `${maxDepth})`,
+  );
+}
+
+function tooManyItems(maxItems: number): DecodeError {
+  return new DecodeError(
+    `Cannot decode kombu JSON: more than the maxItems limit of ${maxItems} values ` +
+      "(array items plus object entries)",
+  );
+}
+
 /**
  * Walks a JSON.parse result: reports numbers JSON.parse may have rounded (integers beyond 2^53,
  * `-0` which Python reads as the int 0), and when `markers` is set, converts kombu markers in
- * place, bottom-up as kombu's object hook does.
+ * place, bottom-up as kombu's object hook does. `depth` is the nesting of `v` (0 at the top); the
+ * decode limits are enforced here, so the recursion stays bounded.
  */
-function walk(v: object, markers: boolean): unknown {
+function walk(v: object, markers: boolean, depth: number): unknown {
+  if (depth >= walkMaxDepth) throw tooDeep(walkMaxDepth);
   if (Array.isArray(v)) {
+    if ((walkItemsLeft -= v.length) < 0) throw tooManyItems(walkMaxItems);
     for (let i = 0; i < v.length; i++) {
       const item: unknown = v[i];
       if (typeof item === "number") {
         if (inexactNumber(item)) return INEXACT;
       } else if (item !== null && typeof item === "object") {
-        const converted = walk(item, markers);
+        const converted = walk(item, markers, depth + 1);
         if (converted === INEXACT) return INEXACT;
         if (converted !== item) v[i] = converted;
       }
@@ -571,11 +601,12 @@ function walk(v: object, markers: boolean): unknown {
     if (typeof item === "number") {
       if (inexactNumber(item)) return INEXACT;
     } else if (item !== null && typeof item === "object") {
-      const converted = walk(item, markers);
+      const converted = walk(item, markers, depth + 1);
       if (converted === INEXACT) return INEXACT;
       if (converted !== item) setKey(o, key, converted);
     }
   }
+  if ((walkItemsLeft -= count) < 0) throw tooManyItems(walkMaxItems);
   if (
     markers && count === 2 && Object.hasOwn(o, "__type__") && Object.hasOwn(o, "__value__")
   ) {
@@ -618,7 +649,9 @@ function mayHaveMarker(text: string): boolean {
  * @param options Decoding options.
  * @returns The value.
  * @throws {DecodeError} For invalid JSON (with the position and a short reason), invalid UTF-8,
- *   integers over 4300 digits (Python's limit), or an invalid or unsupported type marker.
+ *   integers over 4300 digits (Python's limit), an invalid or unsupported type marker, or a
+ *   payload beyond `limits` (nested deeper than `maxDepth`, more than `maxItems` values); never a
+ *   stack overflow, however deep the input.
  *
  * @example Reading a stored meta
  * ```ts
@@ -649,6 +682,7 @@ export function decodeKombuJson(
     throw new TypeError(`decodeKombuJson expects a string or a Uint8Array, got ${typeof input}`);
   }
   const preserveFloats = options?.preserveFloats === true;
+  const limits = resolveDecodeLimits(options?.limits);
   if (!preserveFloats) {
     // Fast path: JSON.parse, then a walk that checks it lost nothing. It throws on NaN/Infinity
     // and rounds big ints; both send the text to the exact parser, which also reports errors.
@@ -656,34 +690,62 @@ export function decodeKombuJson(
     try {
       value = JSON.parse(text);
     } catch {
-      return new Parser(text, false).parseDocument();
+      return new Parser(text, false, limits.maxDepth, limits.maxItems).parseDocument();
     }
     if (typeof value === "object") {
       if (value === null) return value;
-      const result = walk(value, mayHaveMarker(text));
+      walkMaxDepth = limits.maxDepth;
+      walkMaxItems = walkItemsLeft = limits.maxItems;
+      let result: unknown;
+      try {
+        result = walk(value, mayHaveMarker(text), 0);
+      } catch (error) {
+        // The depth limit keeps the walk shallow; a caller already deep in its own stack may
+        // still reach the engine's limit, which is then the payload's fault, not a crash.
+        if (error instanceof RangeError) throw stackExhausted(error);
+        throw error;
+      }
       if (result !== INEXACT) return result;
     } else if (typeof value !== "number" || !inexactNumber(value)) {
       return value;
     }
   }
-  return new Parser(text, preserveFloats).parseDocument();
+  return new Parser(text, preserveFloats, limits.maxDepth, limits.maxItems).parseDocument();
 }
 
-/** A JSON parser with Python's `json.loads` grammar (NaN, Infinity, big ints). */
+function stackExhausted(error: RangeError): DecodeError {
+  return new DecodeError(
+    `Cannot decode kombu JSON: the value is nested too deeply for the call stack (${error.message})`,
+    { cause: error },
+  );
+}
+
+/**
+ * A JSON parser with Python's `json.loads` grammar (NaN, Infinity, big ints), within the decode
+ * limits.
+ */
 class Parser {
   private pos = 0;
+  private itemsLeft: number;
 
-  constructor(private readonly src: string, private readonly preserveFloats: boolean) {}
+  constructor(
+    private readonly src: string,
+    private readonly preserveFloats: boolean,
+    private readonly maxDepth: number,
+    private readonly maxItems: number,
+  ) {
+    this.itemsLeft = maxItems;
+  }
 
   parseDocument(): unknown {
     let value: unknown;
     try {
       this.skipWs();
-      value = this.value();
+      value = this.value(0);
       this.skipWs();
     } catch (error) {
       if (error instanceof RangeError) {
-        if (/call stack/i.test(error.message)) throw this.fail("nested too deeply", 0);
+        if (/call stack|recursion/i.test(error.message)) throw stackExhausted(error);
         throw new DecodeError(`Cannot decode kombu JSON: ${error.message}`, { cause: error });
       }
       throw error;
@@ -722,7 +784,25 @@ class Parser {
     this.pos = pos;
   }
 
-  private value(): unknown {
+  /** A container opens at `depth` (0 at the top): refused beyond `maxDepth`. */
+  private enter(depth: number): void {
+    if (depth >= this.maxDepth) {
+      throw this.fail(
+        `nested too deeply (containers deeper than the maxDepth limit of ${this.maxDepth})`,
+      );
+    }
+  }
+
+  /** One more array item or object entry: refused beyond `maxItems`. */
+  private count(): void {
+    if (--this.itemsLeft < 0) {
+      throw this.fail(
+        `more than the maxItems limit of ${this.maxItems} values (array items plus object entries)`,
+      );
+    }
+  }
+
+  private value(depth: number): unknown {
     const src = this.src;
     const pos = this.pos;
     const c = src.charCodeAt(pos);
@@ -730,9 +810,9 @@ class Parser {
       case 34: // "
         return this.string();
       case 123: // {
-        return this.object();
+        return this.object(depth);
       case 91: // [
-        return this.array();
+        return this.array(depth);
       case 116: // t
         if (src.startsWith("true", pos)) {
           this.pos = pos + 4;
@@ -908,7 +988,8 @@ class Parser {
     }
   }
 
-  private array(): unknown[] {
+  private array(depth: number): unknown[] {
+    this.enter(depth);
     const src = this.src;
     const out: unknown[] = [];
     this.pos++;
@@ -919,7 +1000,8 @@ class Parser {
     }
     for (;;) {
       this.skipWs();
-      out.push(this.value());
+      this.count();
+      out.push(this.value(depth + 1));
       this.skipWs();
       const c = src.charCodeAt(this.pos);
       if (c === 44) {
@@ -934,7 +1016,8 @@ class Parser {
     }
   }
 
-  private object(): unknown {
+  private object(depth: number): unknown {
+    this.enter(depth);
     const src = this.src;
     const out: Record<string, unknown> = {};
     const objStart = this.pos;
@@ -956,7 +1039,8 @@ class Parser {
       if (src.charCodeAt(this.pos) !== 58) throw this.fail("Expecting ':' delimiter");
       this.pos++;
       this.skipWs();
-      const value = this.value();
+      this.count();
+      const value = this.value(depth + 1);
       if (key === "__proto__") {
         Object.defineProperty(out, key, {
           value,

@@ -21,6 +21,7 @@
  * @module
  */
 import { DecodeError, EncodeError } from "../errors.ts";
+import { type DecodeLimits, resolveDecodeLimits } from "./decode_limits.ts";
 import { PyFloat } from "./python_types.ts";
 
 /** Options for {@linkcode decodeMsgpack}. */
@@ -41,6 +42,12 @@ export interface MsgpackDecodeOptions {
    * @default {false}
    */
   allowNonStringKeys?: boolean | undefined;
+  /**
+   * How deep containers may nest and how many values the payload may hold; each violation is a
+   * `DecodeError` naming the limit.
+   * @default {{ maxDepth: 1024, maxItems: 1_000_000 }}
+   */
+  limits?: DecodeLimits | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,8 +460,11 @@ export function encodeMsgpack(value: unknown): Uint8Array {
 // Decoder
 // ---------------------------------------------------------------------------------------------
 
-/** Nesting limit when decoding (Python's C unpacker stops at 1024 too). */
-const MAX_DECODE_DEPTH = 1024;
+/**
+ * Arrays declaring up to this many items are allocated at their size; longer ones grow as their
+ * items arrive, so a header claiming millions of items costs nothing until the bytes are there.
+ */
+const PREALLOCATE_MAX = 64;
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 // Floats are read through one shared 8-byte scratch rather than a DataView per call.
@@ -506,12 +516,53 @@ class Decoder {
   readonly bytes: Uint8Array;
   readonly preserveFloats: boolean;
   readonly allowNonStringKeys: boolean;
+  readonly maxDepth: number;
+  readonly maxItems: number;
+  /** What is left of `maxItems`: every container's declared count is taken from it up front. */
+  itemsLeft: number;
   pos = 0;
 
   constructor(bytes: Uint8Array, options: MsgpackDecodeOptions) {
     this.bytes = bytes;
     this.preserveFloats = options.preserveFloats ?? false;
     this.allowNonStringKeys = options.allowNonStringKeys ?? false;
+    const limits = resolveDecodeLimits(options.limits);
+    this.maxDepth = limits.maxDepth;
+    this.maxItems = limits.maxItems;
+    this.itemsLeft = limits.maxItems;
+  }
+
+  /**
+   * Refuses a str/bin/ext/array/map whose declared size cannot fit in the bytes left: `unit` is
+   * the fewest bytes one unit takes (1 for a byte or an item, 2 for a map entry).
+   */
+  declared(kind: string, size: number, unit: number, start: number): void {
+    const left = this.bytes.length - this.pos;
+    if (size * unit > left) {
+      throw new DecodeError(
+        `Truncated msgpack: the ${kind} at byte ${start} declares ${size} ${
+          kind === "array" ? "items" : kind === "map" ? "entries" : "bytes"
+        } but only ${left} byte(s) follow`,
+      );
+    }
+  }
+
+  /** Checks a container's depth and takes its declared count from the item budget. */
+  enter(kind: string, size: number, depth: number, start: number): void {
+    if (depth >= this.maxDepth) {
+      throw new DecodeError(
+        `Invalid msgpack: containers nested deeper than the maxDepth limit of ${this.maxDepth} ` +
+          `(the ${kind} at byte ${start})`,
+      );
+    }
+    if (size > this.itemsLeft) {
+      throw new DecodeError(
+        `Truncated msgpack: the ${kind} at byte ${start} declares ${size} ${
+          kind === "array" ? "items" : "entries"
+        }, which exceeds the maxItems limit of ${this.maxItems} values per payload`,
+      );
+    }
+    this.itemsLeft -= size;
   }
 
   /** Throws unless `n` more bytes are available at the current position. */
@@ -642,14 +693,14 @@ class Decoder {
   }
 
   bin(size: number, start: number): Uint8Array {
-    this.need(size, start);
+    this.declared("bin", size, 1, start);
     const pos = this.pos;
     this.pos = pos + size;
     return this.bytes.slice(pos, pos + size);
   }
 
   str(size: number, start: number): string {
-    this.need(size, start);
+    this.declared("str", size, 1, start);
     const bytes = this.bytes;
     const pos = this.pos;
     const end = pos + size;
@@ -693,17 +744,23 @@ class Decoder {
   }
 
   array(size: number, depth: number, start: number): unknown[] {
-    // Every item takes at least one byte: refuse absurd sizes before allocating.
-    this.need(size, start);
-    if (depth >= MAX_DECODE_DEPTH) throw this.tooDeep(start);
-    const items = new Array<unknown>(size);
-    for (let i = 0; i < size; i++) items[i] = this.value(depth + 1);
+    // Every item takes at least one byte: refuse absurd sizes before building anything.
+    this.declared("array", size, 1, start);
+    this.enter("array", size, depth, start);
+    if (size <= PREALLOCATE_MAX) {
+      const items = new Array<unknown>(size);
+      for (let i = 0; i < size; i++) items[i] = this.value(depth + 1);
+      return items;
+    }
+    // Nested headers may each claim nearly all the remaining bytes: grow only as items arrive.
+    const items: unknown[] = [];
+    for (let i = 0; i < size; i++) items.push(this.value(depth + 1));
     return items;
   }
 
   map(size: number, depth: number, start: number): unknown {
-    this.need(size * 2, start);
-    if (depth >= MAX_DECODE_DEPTH) throw this.tooDeep(start);
+    this.declared("map", size, 2, start);
+    this.enter("map", size, depth, start);
     const object: Record<string, unknown> = {};
     for (let i = 0; i < size; i++) {
       const keyStart = this.pos;
@@ -752,19 +809,13 @@ class Decoder {
     let size: number;
     if (type >= 0xd4) size = 1 << (type - 0xd4);
     else size = this.length(type === 0xc7 ? 1 : type === 0xc8 ? 2 : 4, start);
-    this.need(1 + size, start);
+    this.declared("ext", 1 + size, 1, start);
     const byte = this.bytes[this.pos]!;
     const code = byte < 0x80 ? byte : byte - 0x100;
     throw new DecodeError(
       `Unsupported msgpack: ext type ${code} at byte ${start}` +
         (code === -1 ? " (a msgpack Timestamp)" : "") +
         " cannot be decoded (kombu results never contain ext types)",
-    );
-  }
-
-  tooDeep(start: number): DecodeError {
-    return new DecodeError(
-      `Invalid msgpack: containers nested deeper than ${MAX_DECODE_DEPTH} levels at byte ${start}`,
     );
   }
 }
@@ -796,12 +847,14 @@ function describe(value: unknown): string {
  * mixing them does not keep its stored order when encoded again.
  *
  * @param bytes The complete encoded value.
- * @param options How to represent floats and non-string map keys.
+ * @param options How to represent floats and non-string map keys; the decode limits.
  * @returns The decoded value.
  * @throws {DecodeError} when the input is empty or truncated, has bytes after the value, uses the
  * reserved byte 0xc1 or an ext type (including Timestamp), holds a string that is not valid
- * UTF-8, a map key that is not a string (unless `allowNonStringKeys`), or nests deeper than 1024
- * levels. The message names the byte position.
+ * UTF-8, a map key that is not a string (unless `allowNonStringKeys`), declares a str, bin, ext,
+ * array or map longer than the bytes that follow, or exceeds `limits` (nesting deeper than
+ * `maxDepth`, more than `maxItems` values). The message names the limit and the byte position.
+ * Memory stays proportional to the bytes given, whatever the headers claim.
  *
  * @example Decoding what Python stored
  * ```ts
@@ -832,7 +885,20 @@ export function decodeMsgpack(bytes: Uint8Array, options: MsgpackDecodeOptions =
     throw new TypeError("decodeMsgpack() expects a Uint8Array");
   }
   const decoder = new Decoder(bytes, options);
-  const value = decoder.value(0);
+  let value: unknown;
+  try {
+    value = decoder.value(0);
+  } catch (error) {
+    // maxDepth keeps recursion shallow, but a caller already deep in its own stack may still hit
+    // the engine's limit: that is a payload too deep for here, not a crash.
+    if (error instanceof RangeError) {
+      throw new DecodeError(
+        `Invalid msgpack: the value is nested too deeply for the call stack (${error.message})`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   if (decoder.pos !== bytes.length) {
     throw new DecodeError(
       `Invalid msgpack: ${bytes.length - decoder.pos} unexpected byte(s) after the value, ` +
