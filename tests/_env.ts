@@ -1,6 +1,7 @@
 // Where the tests find their external programs, and how they react when one is missing:
 // locally a missing program skips the tests that need it; under CI=true it is a failure.
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 
@@ -28,10 +29,33 @@ export const celeryPythons: Readonly<Record<"5.2" | "5.6", string>> = {
 export function requirement(ok: boolean, what: string): false | string {
   if (ok) return false;
   if (inCI) throw new Error(`Required for the tests under CI but missing: ${what}`);
-  return `missing: ${what}`;
+  const reason = `missing: ${what}`;
+  recordSkip(reason);
+  return reason;
+}
+
+/**
+ * Appends the calling test file and the reason to $TEST_SKIP_LOG, where scripts/test.sh finds the
+ * reasons it lists next to the skipped tests (the runners' JUnit reports carry no reason).
+ */
+export function recordSkip(reason: string): void {
+  const log = process.env.TEST_SKIP_LOG;
+  if (!log) return;
+  const caller = /[^\s(]*\/(tests\/[\w.-]+_test\.ts)/.exec(new Error().stack ?? "")?.[1] ?? "?";
+  appendFileSync(log, JSON.stringify({ file: caller, reason }) + "\n");
 }
 
 /** Whether a file exists (for interpreter checks). */
 export function exists(path: string): boolean {
   return existsSync(path);
 }
+
+/**
+ * The deno binary for tests that spawn `deno check`, `deno info` or `deno publish`: the running
+ * one under Deno, the `deno` on PATH under Bun (`undefined` when there is none).
+ */
+export const denoBin: string | undefined = "Deno" in globalThis
+  ? process.execPath
+  : spawnSync("deno", ["--version"], { stdio: "ignore", timeout: 60_000 }).status === 0
+  ? "deno"
+  : undefined;

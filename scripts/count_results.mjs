@@ -1,0 +1,123 @@
+// Counts the test runs of scripts/test.sh and prints the summary: every failed and skipped test
+// (with the skip reasons tests/_env.ts recorded), then the last line "N passed, N failed, N skipped".
+//
+//   node scripts/count_results.mjs <skip-log> <runner> <junit.xml> <log> <exit status> [...]
+//
+// Per runner, the JUnit report's <testcase> elements are counted: failed when they hold a
+// <failure> or <error>, skipped when they hold <skipped>. Without a report (a crash, or killed at
+// the time limit) the runner's log is counted instead, plus one failure. Load errors (a test file
+// that throws at import) are no <testcase>, but the runners' summaries count them (Deno
+// "| N failed", Bun "N fail"): the larger count wins. A runner that exits non-zero although
+// nothing failed adds one failure. With CI=true a skip counts as a failure.
+import { readFileSync } from "node:fs";
+
+const [skipLog, ...runs] = process.argv.slice(2);
+const inCI = process.env.CI === "true";
+const ansi = new RegExp(String.raw`\u001b\[[0-9;]*m`, "g"); // terminal colours
+
+function read(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+const unescape = (s) =>
+  s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
+
+/** "tests/x_test.ts" from Deno's "./tests/x_test.ts" or Bun's "x_test.ts" (relative to root). */
+function testFile(path) {
+  const name = path.replace(/^.*\//, "");
+  return name ? `tests/${name}` : "?";
+}
+
+/** Skip reasons recorded by requirement() in tests/_env.ts, by test file. */
+const reasons = new Map();
+for (const line of (read(skipLog) ?? "").split("\n")) {
+  if (!line.trim()) continue;
+  const { file, reason } = JSON.parse(line);
+  const set = reasons.get(file) ?? new Set();
+  set.add(reason);
+  reasons.set(file, set);
+}
+
+function count(runner, xmlPath, logPath, status) {
+  const result = { passed: 0, failed: 0, skipped: [], failures: [] };
+  const xml = read(xmlPath);
+  const log = (read(logPath) ?? "").replace(ansi, "");
+  if (xml !== undefined) {
+    const testcase = /<testcase\b([^>]*?)(?:\/>|>([\s\S]*?)<\/testcase>)/g;
+    for (const [, attrs, body = ""] of xml.matchAll(testcase)) {
+      const attr = (key) => unescape(new RegExp(`\\b${key}="([^"]*)"`).exec(attrs)?.[1] ?? "");
+      const test = { file: testFile(attr("file") || attr("classname")), name: attr("name") };
+      if (/<(failure|error)\b/.test(body)) {
+        result.failed++;
+        result.failures.push(test);
+      } else if (/<skipped\b/.test(body)) result.skipped.push(test);
+      else result.passed++;
+    }
+  } else {
+    for (const line of log.split("\n")) {
+      if (/ \.\.\. ok\b/.test(line) || /^\(pass\) /.test(line)) result.passed++;
+      else if (/ \.\.\. FAILED\b/.test(line) || /^\(fail\) /.test(line)) {
+        result.failed++;
+        result.failures.push({ file: "?", name: line.trim() });
+      } else if (/ \.\.\. ignored\b/.test(line) || /^\(skip\) /.test(line)) {
+        result.skipped.push({ file: "?", name: line.trim() });
+      }
+    }
+  }
+  const deno = [...log.matchAll(/\| (\d+) passed(?: \([^)]*\))? \| (\d+) failed/g)].pop();
+  const bunFail = [...log.matchAll(/^\s*(\d+) fail\s*$/gm)].pop();
+  const bunErr = [...log.matchAll(/^\s*(\d+) errors?\s*$/gm)].pop();
+  const summary = deno
+    ? Number(deno[2])
+    : bunFail
+    ? Math.max(Number(bunFail[1]), bunErr ? Number(bunErr[1]) : 0)
+    : 0;
+  if (summary > result.failed) {
+    console.error(
+      `[test] ${runner}: its summary reports ${summary} failed, the report ${result.failed}`,
+    );
+    result.failures.push({
+      file: "?",
+      name: `${summary - result.failed} load error(s), see its log`,
+    });
+    result.failed = summary;
+  }
+  if (xml === undefined || (status !== 0 && result.failed === 0)) {
+    const why = status === 124 || status === 137 ? "hit the time limit" : `exit status ${status}`;
+    const what = xml !== undefined ? "its report shows no failure" : "no JUnit report";
+    result.failed++;
+    result.failures.push({ file: "?", name: `${runner} ${why}, ${what}` });
+  }
+  return result;
+}
+
+let passed = 0, failed = 0, skipped = 0;
+const lines = [];
+for (let i = 0; i < runs.length; i += 4) {
+  const [runner, xml, log, status] = runs.slice(i, i + 4);
+  const r = count(runner, xml, log, Number(status));
+  console.error(
+    `[test] ${runner}: ${r.passed} passed, ${r.failed} failed, ${r.skipped.length} skipped`,
+  );
+  passed += r.passed;
+  failed += r.failed;
+  for (const t of r.failures) lines.push(`FAILED  ${runner}  ${t.file}: ${t.name}`);
+  for (const t of r.skipped) {
+    const why = [...(reasons.get(t.file) ?? [])].join("; ") || "no reason recorded";
+    lines.push(
+      `${
+        inCI ? "SKIPPED (a failure under CI)" : "SKIPPED"
+      }  ${runner}  ${t.file}: ${t.name} (${why})`,
+    );
+    if (inCI) failed++;
+    else skipped++;
+  }
+}
+for (const line of lines) console.log(line);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exitCode = failed > 0 ? 1 : 0;
