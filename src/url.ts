@@ -164,13 +164,20 @@ const E_SSL_CERT_REQS = "A rediss:// URL must have parameter ssl_cert_reqs and t
 export function parseRedisUrl(url: string, options: ParseRedisUrlOptions = {}): RedisUrlParams {
   if (typeof url !== "string") throw new TypeError("The backend URL must be a string");
   const { backend, url: inner } = celeryBackendOf(url);
+  if (!looksClean(url)) {
+    // Python would read part of the password as the port or the path (and connect elsewhere).
+    throw new TypeError(
+      `Invalid Redis URL ${maskUrl(url)}: an @ follows the host; percent-encode the password ` +
+        "(encodeURIComponent) when it holds / ? # ; or @",
+    );
+  }
   const defaults = sslDefaults(options.ssl);
   try {
     if (backend === "SentinelBackend") return sentinelParams(inner, defaults);
     return finishSsl(paramsFromUrl(inner, defaults));
   } catch (error) {
     if (error instanceof UrlError) {
-      throw new TypeError(`Invalid Redis URL ${maskUrl(url)}: ${error.message}`);
+      throw new TypeError(`Invalid Redis URL ${maskUrl(url)}: ${urlErrorMessage(url, error)}`);
     }
     throw error;
   }
@@ -211,7 +218,9 @@ export function asUri(url: string, includePassword = false): string {
       return masked.endsWith(":///") ? masked.slice(0, -1) : masked;
     }).join(";");
   } catch (error) {
-    if (error instanceof UrlError) throw new TypeError(`Invalid Redis URL: ${error.message}`);
+    if (error instanceof UrlError) {
+      throw new TypeError(`Invalid Redis URL ${maskUrl(url)}: ${urlErrorMessage(url, error)}`);
+    }
     throw error;
   }
 }
@@ -232,34 +241,130 @@ export function asUri(url: string, includePassword = false): string {
  * ```
  */
 export function maskUrl(url: string, includePassword = false): string {
-  if (typeof url !== "string") return String(url);
+  if (typeof url !== "string") return `(a ${typeof url}, not a URL string)`;
   if (includePassword) return url;
-  const scheme = url.includes("://") ? url.slice(0, url.indexOf("://")) : undefined;
+  if (!looksClean(url)) return redactUrl(url);
+  const scheme = url.slice(0, url.indexOf("://"));
   try {
-    if (scheme !== undefined && /^(redis|rediss|sentinel)(\+|$)/.test(scheme)) return asUri(url);
-    if (scheme === undefined) return roughMask(url);
+    if (/^(redis|rediss|sentinel)(\+|$)/.test(scheme)) return asUri(url);
     const masked = sanitizeUrl(url);
     return masked.endsWith(":///") ? masked.slice(0, -1) : masked;
   } catch {
-    return roughMask(url);
+    return redactUrl(url);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Celery: by_url, _params_from_url, SentinelBackend._params_from_url, the ssl_cert_reqs check
 
-/** A parse error worded as Python words it; wrapped in a `TypeError` with the masked URL. */
-class UrlError extends Error {}
+/**
+ * A parse error worded as Python words it; wrapped in a `TypeError` with the masked URL. When it
+ * quotes a piece of the URL (`literal`), `withoutLiteral` says the same without quoting it, for
+ * URLs where that piece could be part of a password.
+ */
+class UrlError extends Error {
+  readonly literal: string | undefined;
+  readonly withoutLiteral: string | undefined;
+  constructor(message: string, literal?: string, withoutLiteral?: string) {
+    super(message);
+    this.literal = literal;
+    this.withoutLiteral = withoutLiteral;
+  }
+}
 
-function roughMask(text: string): string {
-  return text.replace(/:[^:@/;]*@/g, ":**@");
+/** The message of a parse error, quoting pieces of the URL only when they cannot be secret. */
+function urlErrorMessage(url: string, error: UrlError): string {
+  if (error.literal === undefined || error.withoutLiteral === undefined) return error.message;
+  return safeToQuote(url, error.literal) ? error.message : error.withoutLiteral;
+}
+
+/** The `scheme://` openings of a text: a `sentinel://` URL has one per chunk. */
+const SCHEME_START = /[a-z][a-z0-9+.-]*:\/\//gi;
+
+/** Where each `scheme://…` segment starts (0 alone when the text has no scheme). */
+function segmentStarts(text: string): number[] {
+  const starts = [...text.matchAll(SCHEME_START)].map((m) => m.index);
+  return starts.length === 0 || starts[0] !== 0 ? [0, ...starts] : starts;
+}
+
+/**
+ * Whether Celery's masking can be trusted with the URL: every chunk has a scheme and no `@` after
+ * its host. A password with an unescaped `/ ? # ;` moves the host boundary, so what Python would
+ * read as the port or the path is really part of the password.
+ */
+function looksClean(url: string): boolean {
+  const scheme = url.slice(0, Math.max(0, url.indexOf("://")));
+  const chunks = /^sentinel(\+|$)/.test(scheme) ? url.split(";") : [url];
+  return chunks.every((chunk) => {
+    const at = chunk.indexOf("://");
+    if (at === -1 || !/^[A-Za-z][A-Za-z0-9+.-]*$/.test(chunk.slice(0, at))) return false;
+    return !strayAt(chunk.slice(at + 3));
+  });
+}
+
+/**
+ * Whether an `@` follows the host where no URL puts one: in the path, the fragment, or a query
+ * field's name (a query value such as `ssl_ca_certs=/etc/a@b.pem` may hold one).
+ */
+function strayAt(afterScheme: string): boolean {
+  const hostEnd = afterScheme.search(/[/?#]/);
+  if (hostEnd === -1) return false;
+  const tail = afterScheme.slice(hostEnd);
+  const hash = tail.indexOf("#");
+  const beforeHash = hash === -1 ? tail : tail.slice(0, hash);
+  if (hash !== -1 && tail.includes("@", hash)) return true;
+  const question = beforeHash.indexOf("?");
+  const path = question === -1 ? beforeHash : beforeHash.slice(0, question);
+  if (path.includes("@")) return true;
+  if (question === -1) return false;
+  return beforeHash.slice(question + 1).split("&").some((field) => {
+    const eq = field.indexOf("=");
+    return (eq === -1 ? field : field.slice(0, eq)).includes("@");
+  });
+}
+
+/**
+ * A URL made safe to show whatever its shape: in each `scheme://` segment, everything up to the
+ * last `@` (user and password, however they are written) becomes `**`, and the query and fragment
+ * are dropped. Without a scheme, everything before the last `@` is hidden.
+ */
+function redactUrl(text: string): string {
+  const starts = segmentStarts(text);
+  return starts.map((start, i) => {
+    const segment = text.slice(start, starts[i + 1] ?? text.length);
+    const open = segment.indexOf("://");
+    const head = open === -1 ? "" : segment.slice(0, open + 3);
+    let rest = open === -1 ? segment : segment.slice(open + 3);
+    const at = rest.lastIndexOf("@");
+    if (at !== -1) rest = `**@${rest.slice(at + 1)}`;
+    return head + rest.replace(/[?#][^;]*/, "");
+  }).join("");
+}
+
+/**
+ * Whether a piece of the URL may be quoted in a message: not when it could be (part of) the user
+ * information, raw or percent-decoded. Over-cautious by design.
+ */
+function safeToQuote(url: string, literal: string): boolean {
+  if (literal.includes("@")) return false;
+  const starts = segmentStarts(url);
+  return starts.every((start, i) => {
+    const segment = url.slice(start, starts[i + 1] ?? url.length);
+    const open = segment.indexOf("://");
+    const at = segment.lastIndexOf("@");
+    if (at === -1) return true;
+    const userinfo = segment.slice(open === -1 ? 0 : open + 3, at);
+    return !userinfo.includes(literal) && !pyUnquote(userinfo).includes(literal);
+  });
 }
 
 /** Celery's `by_url()`: which backend class, and the URL it is given (`redis+x://` → `x://`). */
 function celeryBackendOf(url: string): { backend: RedisUrlParams["backend"]; url: string } {
   const at = url.indexOf("://");
   if (at === -1) {
-    throw new TypeError(`Invalid Redis URL ${roughMask(url)}: expected scheme://…`);
+    throw new TypeError(
+      `Invalid Redis URL ${redactUrl(url)}: expected scheme://…, e.g. redis://localhost:6379/0`,
+    );
   }
   let name = url.slice(0, at);
   let inner = url;
@@ -279,12 +384,12 @@ function celeryBackendOf(url: string): { backend: RedisUrlParams["backend"]; url
   }
   if (name === "socket") {
     throw new TypeError(
-      `Unsupported result backend URL ${roughMask(url)}: Celery does not accept socket:// ` +
+      `Unsupported result backend URL ${maskUrl(url)}: Celery does not accept socket:// ` +
         "(it names Python's socket module); use redis+socket:///path/to/redis.sock",
     );
   }
   throw new TypeError(
-    `Unsupported result backend URL ${roughMask(url)}: expected redis://, rediss://, ` +
+    `Unsupported result backend URL ${maskUrl(url)}: expected redis://, rediss://, ` +
       "redis+socket:// or sentinel:// (scheme names are case-sensitive, as in Celery)",
   );
 }
@@ -359,7 +464,7 @@ function paramsFromUrl(url: string, defaults: Defaults): Parsed {
     }
   }
   // The db may be a string starting with "/" (kombu's virtual_host); int() it as Celery does.
-  params.db = db === undefined ? 0 : pyInt(db.replace(/^\/+|\/+$/g, ""), "db");
+  params.db = db === undefined ? 0 : pyInt(db.replace(/^\/+|\/+$/g, ""), DB_IN_PATH);
 
   // Query parameters override everything else, converted by redis-py's URL parsers.
   let checkHostname = defaults.checkHostname;
@@ -604,7 +709,11 @@ function netlocPort(netloc: string): number | undefined {
   const port = netlocHostinfo(netloc)[1];
   if (port === undefined) return undefined;
   if (!/^[0-9]+$/.test(port)) {
-    throw new UrlError(`Port could not be cast to integer value as '${port}'`);
+    throw new UrlError(
+      `Port could not be cast to integer value as '${port}'`,
+      port,
+      "the port is not a number (if the password holds / ? # or ;, percent-encode it)",
+    );
   }
   const value = Number(port);
   if (value > 65535) throw new UrlError("Port out of range 0-65535");
@@ -631,7 +740,11 @@ function checkBracketedHost(host: string): void {
   }
   if (isIPv4(host)) throw new UrlError("An IPv4 address cannot be in brackets");
   if (!isIPv6(host)) {
-    throw new UrlError(`'${host}' does not appear to be an IPv4 or IPv6 address`);
+    throw new UrlError(
+      `'${host}' does not appear to be an IPv4 or IPv6 address`,
+      host,
+      "the bracketed host is not an IPv4 or IPv6 address",
+    );
   }
 }
 
@@ -743,11 +856,21 @@ function pyQuote(text: string): string {
 // deno-lint-ignore no-control-regex
 const PY_SPACE = /^[\s\x1c-\x1f\x85]+|[\s\x1c-\x1f\x85]+$/g;
 
+/** `pyInt`'s name for the db of the URL's path (or `virtual_host`), which has its own advice. */
+const DB_IN_PATH = "the database";
+
 function pyInt(text: string, name: string): number {
   const t = text.replace(PY_SPACE, "");
   if (!/^[+-]?[0-9](_?[0-9])*$/.test(t)) {
-    const what = name === "db" ? "the database must be a number" : `${name} must be a whole number`;
-    throw new UrlError(`${what} (invalid literal for int() with base 10: '${text}')`);
+    const what = name === DB_IN_PATH
+      ? "the database is a number, e.g. redis://host:6379/1 (or ?virtual_host=1 for " +
+        "redis+socket://), not a name"
+      : `${name} must be a whole number`;
+    throw new UrlError(
+      `${what} (invalid literal for int() with base 10: '${text}')`,
+      text,
+      `${what}; percent-encode a password holding / ? # ; or @`,
+    );
   }
   return Number(t.replaceAll("_", ""));
 }
@@ -760,7 +883,11 @@ function pyFloat(text: string, name: string): number {
     "i",
   );
   if (!number.test(t)) {
-    throw new UrlError(`${name} must be a number (could not convert string to float: '${text}')`);
+    throw new UrlError(
+      `${name} must be a number (could not convert string to float: '${text}')`,
+      text,
+      `${name} must be a number`,
+    );
   }
   const lower = t.toLowerCase().replace(/^\+/, "");
   if (lower === "inf" || lower === "infinity") return Infinity;

@@ -34,7 +34,7 @@ test("parseRedisUrl() refuses bad input without echoing the password", () => {
   assert.throws(
     () => parseRedisUrl("redis://:topsecret@h/notanumber"),
     (e: unknown) =>
-      e instanceof TypeError && /database must be a number/.test(e.message) &&
+      e instanceof TypeError && /database is a number/.test(e.message) &&
       !e.message.includes("topsecret"),
   );
   assert.throws(
@@ -134,7 +134,7 @@ test("asUri() is Celery's as_uri(): re-quoted parts, no query, Sentinel chunk by
     "sentinel://:**@s1:1/0;sentinel://:**@s2:2/0",
   );
   assert.equal(maskUrl("https://user:token@example.com/x?y=1"), "https://user:**@example.com/x");
-  assert.equal(maskUrl("not a url :secret@"), "not a url :**@");
+  assert.equal(maskUrl("not a url :secret@"), "**@");
 });
 
 test("parse errors never show the password", () => {
@@ -154,4 +154,41 @@ test("parse errors never show the password", () => {
       url,
     );
   }
+});
+
+test("maskUrl() hides a password with unescaped / ? # ; @, where Celery's parse misreads it", () => {
+  assert.equal(maskUrl("redis://:pa/ss@h/0"), "redis://**@h/0");
+  assert.equal(maskUrl("redis://:12?ss@h/0"), "redis://**@h/0");
+  assert.equal(maskUrl("redis://u:a#b@h:1/2?socket_timeout=3"), "redis://**@h:1/2");
+  assert.equal(
+    maskUrl("sentinel://:12;b@h1:1/0;sentinel://h2:2/0"),
+    "sentinel://**@h1:1/0;sentinel://h2:2/0",
+  );
+  // A query value may hold an @ (a file name): Celery's masking still applies.
+  assert.equal(maskUrl("rediss://:pw@h/0?ssl_ca_certs=/etc/a@b.pem"), "rediss://:**@h/0");
+});
+
+test("parseRedisUrl() refuses an @ after the host rather than read a password as host or db", () => {
+  for (const url of ["redis://:12?ss@h/0", "redis://:123/def@h/0", "redis://:a#b@h/0"]) {
+    assert.throws(
+      () => parseRedisUrl(url),
+      (e: unknown) =>
+        e instanceof TypeError && /percent-encode the password/.test(e.message) &&
+        !/12|123|def|ss\b|a#b/.test(e.message.replace(/redis:\/\/\*\*@h\/0/, "")),
+      url,
+    );
+  }
+});
+
+test("parse errors quote a piece of the URL only when it cannot be part of the password", () => {
+  assert.throws(() => parseRedisUrl("redis://:pw@h/db1"), /'db1'/);
+  assert.throws(
+    () => parseRedisUrl("redis://:db1@h/db1"),
+    (e: unknown) => e instanceof TypeError && !e.message.includes("'db1'"),
+  );
+  assert.throws(() => parseRedisUrl("redis://:pw@h:abc/0"), /'abc'/);
+  assert.throws(
+    () => parseRedisUrl("redis://:abc@h:abc/0"),
+    (e: unknown) => e instanceof TypeError && !e.message.includes("'abc'"),
+  );
 });
