@@ -54,6 +54,19 @@ export class RedisAuthenticationError extends RedisConnectionError {
   }
 }
 
+/**
+ * The server sent bytes that are not RESP, or a reply beyond the decoder's limits (too deep, too
+ * many elements, a bulk string or line too long). The connection is closed; a new one is made for
+ * the next command.
+ */
+export class RedisProtocolError extends RedisConnectionError {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RedisProtocolError";
+  }
+}
+
 /** A stored payload could not be decoded (corrupt bytes, unknown type marker, bad meta). */
 export class DecodeError extends CeleryBackendError {
   /** Creates the error. */

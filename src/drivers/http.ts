@@ -61,11 +61,13 @@ import type {
 } from "../driver.ts";
 import {
   BackendClosedError,
+  DecodeError,
   RedisAuthenticationError,
   RedisConnectionError,
   RedisReplyError,
 } from "../errors.ts";
 import { HttpSubscriber, type HttpSubscriberOptions } from "./_http_subscriber.ts";
+import { DEFAULT_RESP_LIMITS } from "../resp/limits.ts";
 
 /**
  * An `@upstash/redis` `Redis` instance, as {@linkcode HttpDriverOptions.redis} takes it (typed by
@@ -352,8 +354,11 @@ function sameBytes(a: Uint8Array, text: string): boolean {
   return true;
 }
 
-/** Turns a base64-encoded JSON result into the driver's reply shapes. */
-function decodeResult(value: unknown): RedisReply {
+/**
+ * Turns a base64-encoded JSON result into the driver's reply shapes. Recursive, so nesting is
+ * bounded (as the TCP driver bounds RESP): a deeper reply is a DecodeError, not a stack overflow.
+ */
+function decodeResult(value: unknown, depth = 0): RedisReply {
   if (value === null || value === undefined) return null;
   if (typeof value === "number") return value;
   if (typeof value === "boolean") return value ? 1 : 0;
@@ -365,7 +370,14 @@ function decodeResult(value: unknown): RedisReply {
       return encoder.encode(value);
     }
   }
-  if (Array.isArray(value)) return value.map(decodeResult);
+  if (Array.isArray(value)) {
+    if (depth >= DEFAULT_RESP_LIMITS.maxDepth) {
+      throw new DecodeError(
+        `The REST service's reply nests arrays deeper than ${DEFAULT_RESP_LIMITS.maxDepth} levels`,
+      );
+    }
+    return value.map((item) => decodeResult(item, depth + 1));
+  }
   throw new RedisConnectionError("The REST service answered with an unexpected JSON value");
 }
 

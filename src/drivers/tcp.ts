@@ -32,9 +32,11 @@ import {
   BackendClosedError,
   RedisAuthenticationError,
   RedisConnectionError,
+  RedisProtocolError,
   RedisReplyError,
 } from "../errors.ts";
 import { RespDecoder } from "../resp/decode.ts";
+import { type ResolvedRespLimits, resolveRespLimits, type RespLimits } from "../resp/limits.ts";
 import {
   encodeCommand,
   encodeCommands,
@@ -171,6 +173,13 @@ export interface TcpDriverOptions {
    * @default {undefined} (one command connection, any number of subscribers)
    */
   maxConnections?: number | undefined;
+  /**
+   * Limits on the replies a server may send: nesting depth, elements per aggregate, bulk string
+   * and line lengths. A reply beyond them (or bytes that are not RESP) closes its connection and
+   * rejects what that connection owed with `RedisProtocolError`; the next command opens a new one.
+   * @default {{ maxDepth: 128, maxAggregateLength: 16_777_216, maxBulkLength: 536_870_912, maxLineLength: 65_536 }}
+   */
+  replyLimits?: RespLimits | undefined;
 }
 
 /** The driver {@linkcode tcpDriver} returns: a {@linkcode RedisDriver} that can also subscribe. */
@@ -282,6 +291,8 @@ interface Settings {
   readonly healthCheckInterval: number | undefined;
   readonly maxConnections: number | undefined;
   readonly requireMaster: boolean;
+  /** See {@linkcode TcpDriverOptions.replyLimits}. */
+  readonly replyLimits: ResolvedRespLimits;
   /** Sockets for the runtime this runs on (looked up when a driver is created, not on import). */
   readonly runtime: RuntimeAdapter;
 }
@@ -426,6 +437,7 @@ function resolveSettings(
     healthCheckInterval: options.healthCheckInterval,
     maxConnections: max,
     requireMaster: hooks?.requireMaster ?? false,
+    replyLimits: resolveRespLimits(options.replyLimits),
     runtime,
   };
 }
@@ -551,6 +563,7 @@ class Connection {
     this.#decoder = new RespDecoder(this.#onReply, {
       createError: this.#createError,
       freshChunks: this.#runtime.freshChunks,
+      ...settings.replyLimits,
     });
     this.ready = new Promise<void>((resolve, reject) => {
       this.#readyResolve = resolve;
@@ -825,8 +838,10 @@ class Connection {
     try {
       this.#decoder.feed(chunk);
     } catch (error) {
+      // Malformed or over a limit: the rest of the stream cannot be trusted, so the connection
+      // goes, and what it owed fails with a RedisConnectionError (the retry policies retry those).
       this.#fail(
-        new RedisConnectionError(
+        new RedisProtocolError(
           `Connection to Redis at ${this.#label} failed: ${asError(error).message}`,
           { cause: error },
         ),

@@ -5,7 +5,7 @@
  * strings are read by their declared length, never by splitting lines, so values holding CRLF or
  * any byte survive. Nothing is re-parsed when a reply spans chunks: finished array elements are
  * kept on a stack, a split header line is completed from the next chunk, and a split bulk string
- * is copied once into a buffer of its declared size. By default chunks are only borrowed during
+ * is copied into a buffer that grows as its bytes arrive. By default chunks are only borrowed during
  * {@linkcode RespDecoder.feed} (every byte kept is copied, so a transport may reuse its read
  * buffer); with `freshChunks` bulk strings are views into the chunks, copied by nobody.
  *
@@ -16,11 +16,19 @@
  * blob error `!` → an error value; map `%` → a flat `[key, value, …]` array; set `~` and push `>`
  * → arrays; attributes `|` are skipped.
  *
+ * Declared lengths are not trusted: memory grows with the bytes received (an aggregate's elements
+ * array grows as they arrive, a bulk string's buffer doubles up to its declared length), and
+ * depth, aggregate sizes, bulk lengths and line lengths are checked against {@linkcode RespLimits}.
+ * A violation throws {@linkcode RedisProtocolError}, as malformed bytes do.
+ *
  * @module
  */
 
 import type { RedisReply } from "../driver.ts";
-import { RedisConnectionError, RedisReplyError } from "../errors.ts";
+import { RedisProtocolError, RedisReplyError } from "../errors.ts";
+import { type ResolvedRespLimits, resolveRespLimits, type RespLimits } from "./limits.ts";
+
+export type { RespLimits } from "./limits.ts";
 
 /** Receives each complete top-level reply. Must not throw. */
 export type ReplyHandler = (reply: RedisReply) => void;
@@ -34,8 +42,8 @@ export type ReplyHandler = (reply: RedisReply) => void;
  */
 export type ErrorFactory = (message: string, depth: number, index: number) => RedisReply;
 
-/** Options for {@linkcode RespDecoder}. */
-export interface RespDecoderOptions {
+/** Options for {@linkcode RespDecoder}: how errors become values, chunk ownership, limits. */
+export interface RespDecoderOptions extends RespLimits {
   /**
    * Builds the value emitted for an error reply.
    * @default {(message) => new RedisReplyError(message)}
@@ -85,15 +93,19 @@ function defaultCreateError(message: string): RedisReply {
   return new RedisReplyError(message);
 }
 
-function protocolError(what: string): RedisConnectionError {
-  return new RedisConnectionError(`Malformed RESP reply: ${what}`);
+/** A split bulk string's first buffer holds at least this much (or its whole declared length). */
+const BULK_START = 65_536;
+
+function protocolError(what: string): RedisProtocolError {
+  return new RedisProtocolError(`Malformed RESP reply: ${what}`);
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+function limitError(what: string, limit: keyof RespLimits, value: number): RedisProtocolError {
+  return new RedisProtocolError(`RESP reply refused: ${what} exceeds ${limit} (${value})`);
+}
+
+function badDigit(byte: number): RedisProtocolError {
+  return protocolError(`bad digit 0x${byte.toString(16).padStart(2, "0")} in an integer`);
 }
 
 /** Parses the decimal integer in `buf[start, end)`. */
@@ -108,15 +120,18 @@ function parseInteger(buf: Uint8Array, start: number, end: number): number {
   }
   if (i >= end) throw protocolError("empty integer");
   if (end - i > 15) {
-    // Beyond 2^53 the digit loop would round differently from Number(); let Number() do it.
-    const value = Number(textDecoder.decode(buf.subarray(start, end)));
-    if (Number.isNaN(value)) throw protocolError("bad integer");
-    return value;
+    // Beyond 2^53 the digit loop would round differently from Number(); let Number() do it, once
+    // every byte is known to be a digit (Number() also takes "1e9", "0x1f" or " 12").
+    for (let j = i; j < end; j++) {
+      const d = buf[j]! - 48;
+      if (d < 0 || d > 9) throw badDigit(buf[j]!);
+    }
+    return Number(textDecoder.decode(buf.subarray(start, end)));
   }
   let n = 0;
   for (; i < end; i++) {
     const d = buf[i]! - 48;
-    if (d < 0 || d > 9) throw protocolError(`bad digit 0x${buf[i]!.toString(16)} in an integer`);
+    if (d < 0 || d > 9) throw badDigit(buf[i]!);
     n = n * 10 + d;
   }
   return negative ? -n : n;
@@ -157,21 +172,30 @@ export class RespDecoder {
   readonly #onReply: ReplyHandler;
   readonly #createError: ErrorFactory;
   readonly #fresh: boolean;
+  readonly #maxDepth: number;
+  readonly #maxAggregate: number;
+  readonly #maxBulk: number;
+  readonly #maxLine: number;
 
-  /** A header line split across chunks: its first part, copied. */
-  #line: Uint8Array | null = null;
-  /** A bulk string split across chunks: its buffer, of the declared size, and how much is filled. */
+  /** A header line split across chunks: its parts so far (copied), joined once it ends. */
+  #lineParts: Uint8Array[] | null = null;
+  #lineLength = 0;
+  /** A bulk string split across chunks: a buffer grown as bytes arrive, and how much is filled. */
   #bulk: Uint8Array | null = null;
   #bulkAt = 0;
   /** The last bulk header's length and type byte (`$`, `!` or `=`). */
   #bulkLen = 0;
   #bulkType = DOLLAR;
-  /** Bytes of a bulk string's trailing CRLF still to skip. */
+  /** Bytes of a bulk string's trailing CRLF still to check and skip (2: CR next, 1: LF next). */
   #skip = 0;
 
-  /** Open aggregates: their element arrays, the next index to fill, and their kind. */
+  /**
+   * Open aggregates: their element arrays (filled by appending, never sized by the header), the
+   * next index to fill, the declared element count, and their kind.
+   */
   #items: RedisReply[][] = [];
   #next: number[] = [];
+  #want: number[] = [];
   #kinds: number[] = [];
   #depth = 0;
 
@@ -179,27 +203,35 @@ export class RespDecoder {
    * Creates a decoder.
    *
    * @param onReply Called once per complete top-level reply, in order.
-   * @param options How error replies become values.
+   * @param options How error replies become values, whether chunks may be kept, the limits.
+   * @throws {RangeError} when a limit is not a positive integer.
    */
   constructor(onReply: ReplyHandler, options: RespDecoderOptions = {}) {
     this.#onReply = onReply;
     this.#createError = options.createError ?? defaultCreateError;
     this.#fresh = options.freshChunks ?? false;
+    const limits: ResolvedRespLimits = resolveRespLimits(options);
+    this.#maxDepth = limits.maxDepth;
+    this.#maxAggregate = limits.maxAggregateLength;
+    this.#maxBulk = limits.maxBulkLength;
+    this.#maxLine = limits.maxLineLength;
   }
 
   /** Whether a reply has been partly received (bytes are buffered waiting for more). */
   get partial(): boolean {
-    return this.#line !== null || this.#bulk !== null || this.#skip > 0 || this.#depth > 0;
+    return this.#lineParts !== null || this.#bulk !== null || this.#skip > 0 || this.#depth > 0;
   }
 
   /** Forgets any partly received reply (after the connection it came from is gone). */
   reset(): void {
-    this.#line = null;
+    this.#lineParts = null;
+    this.#lineLength = 0;
     this.#bulk = null;
     this.#bulkAt = 0;
     this.#skip = 0;
     this.#items.length = 0;
     this.#next.length = 0;
+    this.#want.length = 0;
     this.#kinds.length = 0;
     this.#depth = 0;
   }
@@ -209,7 +241,8 @@ export class RespDecoder {
    * retained unless the decoder was created with `freshChunks`.
    *
    * @param bytes The bytes received.
-   * @throws {RedisConnectionError} when the bytes are not RESP; the decoder must then be reset.
+   * @throws {RedisProtocolError} when the bytes are not RESP or a reply exceeds a limit; the
+   * decoder must then be reset.
    */
   feed(bytes: Uint8Array): void {
     // A Uint8Array subclass (Node's Buffer) may slice() without copying: view it as a plain one.
@@ -219,19 +252,17 @@ export class RespDecoder {
     const end = chunk.length;
     let pos = 0;
 
-    if (this.#line !== null) {
+    if (this.#lineParts !== null) {
       const lf = chunk.indexOf(LF);
       if (lf === -1) {
-        this.#line = concat(this.#line, chunk);
+        this.#holdLine(chunk, 0);
         return;
       }
-      const line = concat(this.#line, chunk.subarray(0, lf + 1));
-      this.#line = null;
+      const line = this.#joinLine(chunk.subarray(0, lf + 1));
       pos = lf + 1;
       const value = this.#header(line, 0, line.length - 1);
       if (value === BULK) {
-        this.#bulk = new Uint8Array(this.#bulkLen);
-        this.#bulkAt = 0;
+        this.#startBulk(end - pos);
       } else if (value !== NONE) {
         this.#emit(value);
       }
@@ -240,11 +271,7 @@ export class RespDecoder {
       pos = this.#fillBulk(chunk, pos);
       if (this.#bulk !== null) return;
     }
-    if (this.#skip > 0) {
-      const skipped = Math.min(this.#skip, end - pos);
-      pos += skipped;
-      this.#skip -= skipped;
-    }
+    if (this.#skip > 0) pos = this.#skipCrlf(chunk, pos);
 
     while (pos < end) {
       if (chunk[pos] === DOLLAR) {
@@ -260,7 +287,8 @@ export class RespDecoder {
         const start = i + 2;
         const stop = start + len;
         if (
-          c === CR && i > pos + 1 && stop + 2 <= end && chunk[i + 1] === LF && chunk[stop] === CR
+          c === CR && i > pos + 1 && stop + 2 <= end && chunk[i + 1] === LF &&
+          chunk[stop] === CR && chunk[stop + 1] === LF && len <= this.#maxBulk
         ) {
           this.#emit(this.#fresh ? chunk.subarray(start, stop) : chunk.slice(start, stop));
           pos = stop + 2;
@@ -270,7 +298,9 @@ export class RespDecoder {
       }
       const lf = chunk.indexOf(LF, pos);
       if (lf === -1) {
-        this.#line = chunk.slice(pos);
+        this.#lineParts = [];
+        this.#lineLength = 0;
+        this.#holdLine(chunk, pos);
         return;
       }
       const value = this.#header(chunk, pos, lf);
@@ -279,18 +309,17 @@ export class RespDecoder {
         const len = this.#bulkLen;
         if (end - pos >= len + 2) {
           const stop = pos + len;
-          if (chunk[stop] !== CR) throw protocolError("bulk string longer than declared");
+          if (chunk[stop] !== CR || chunk[stop + 1] !== LF) {
+            throw protocolError("bulk string longer than declared");
+          }
           const bytes = this.#fresh ? chunk.subarray(pos, stop) : chunk.slice(pos, stop);
           pos = stop + 2;
           this.#emit(this.#bulkType === DOLLAR ? bytes : this.#finishBulk(bytes));
         } else {
-          this.#bulk = new Uint8Array(len);
-          this.#bulkAt = 0;
+          this.#startBulk(end - pos);
           pos = this.#fillBulk(chunk, pos);
           if (this.#bulk !== null) return;
-          const skipped = Math.min(this.#skip, end - pos);
-          pos += skipped;
-          this.#skip -= skipped;
+          pos = this.#skipCrlf(chunk, pos);
         }
       } else if (value !== NONE) {
         this.#emit(value);
@@ -298,21 +327,83 @@ export class RespDecoder {
     }
   }
 
+  /**
+   * Keeps `chunk[pos, end)`, the start of a line with no LF yet. Parts are joined once, when the
+   * line ends, so a line arriving in many chunks costs linear, not quadratic, copying.
+   */
+  #holdLine(chunk: Uint8Array, pos: number): void {
+    const length = this.#lineLength + chunk.length - pos;
+    // One byte more than the limit may be the line's CR, whose LF has not arrived yet.
+    if (length > this.#maxLine + 1) {
+      throw limitError(
+        `a line of over ${length - 1} bytes with no CRLF`,
+        "maxLineLength",
+        this.#maxLine,
+      );
+    }
+    if (pos < chunk.length) {
+      this.#lineParts!.push(this.#fresh ? chunk.subarray(pos) : chunk.slice(pos));
+    }
+    this.#lineLength = length;
+  }
+
+  /** Joins the held parts of a line with its end, `rest` (which holds the LF). */
+  #joinLine(rest: Uint8Array): Uint8Array {
+    const parts = this.#lineParts!;
+    const line = new Uint8Array(this.#lineLength + rest.length);
+    let at = 0;
+    for (const part of parts) {
+      line.set(part, at);
+      at += part.length;
+    }
+    line.set(rest, at);
+    this.#lineParts = null;
+    this.#lineLength = 0;
+    return line;
+  }
+
+  /**
+   * Starts a bulk string that did not arrive whole. Its buffer is sized by what is at hand, never
+   * by the declared length alone (a header may claim 512 MiB and send nothing), and grows in
+   * #fillBulk.
+   */
+  #startBulk(available: number): void {
+    this.#bulk = new Uint8Array(Math.min(this.#bulkLen, Math.max(available, BULK_START)));
+    this.#bulkAt = 0;
+  }
+
   /** Copies what the chunk holds of the pending bulk string; emits it when complete. */
   #fillBulk(chunk: Uint8Array, pos: number): number {
-    const bulk = this.#bulk!;
-    const need = bulk.length - this.#bulkAt;
-    const available = chunk.length - pos;
-    if (available < need) {
-      bulk.set(pos === 0 ? chunk : chunk.subarray(pos), this.#bulkAt);
-      this.#bulkAt += available;
-      return chunk.length;
+    let bulk = this.#bulk!;
+    const at = this.#bulkAt;
+    const need = this.#bulkLen - at;
+    const take = Math.min(need, chunk.length - pos);
+    if (at + take > bulk.length) {
+      // Doubling keeps the copying linear; the declared length caps the growth.
+      const grown = new Uint8Array(Math.min(this.#bulkLen, Math.max(2 * bulk.length, at + take)));
+      grown.set(bulk.subarray(0, at));
+      this.#bulk = bulk = grown;
     }
-    bulk.set(chunk.subarray(pos, pos + need), this.#bulkAt);
+    bulk.set(pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take), at);
+    this.#bulkAt = at + take;
+    if (take < need) return chunk.length;
     this.#bulk = null;
     this.#skip = 2;
     this.#emit(this.#finishBulk(bulk));
-    return pos + need;
+    return pos + take;
+  }
+
+  /** Checks and skips what is left of a split bulk string's trailing CRLF. */
+  #skipCrlf(chunk: Uint8Array, pos: number): number {
+    let p = pos;
+    while (this.#skip > 0 && p < chunk.length) {
+      if (chunk[p] !== (this.#skip === 2 ? CR : LF)) {
+        throw protocolError("bulk string longer than declared");
+      }
+      p++;
+      this.#skip--;
+    }
+    return p;
   }
 
   #finishBulk(bytes: Uint8Array): RedisReply {
@@ -335,13 +426,19 @@ export class RespDecoder {
   #header(buf: Uint8Array, start: number, lf: number): RedisReply | typeof BULK | typeof NONE {
     const end = lf - 1; // the CR
     if (end <= start || buf[end] !== CR) throw protocolError("line not ended by CRLF");
+    if (end - start > this.#maxLine) {
+      throw limitError(`a line of ${end - start} bytes`, "maxLineLength", this.#maxLine);
+    }
     const type = buf[start]!;
     switch (type) {
       case DOLLAR:
       case BANG:
       case EQUALS: {
         const len = parseInteger(buf, start + 1, end);
-        if (len < 0) return null;
+        if (len < 0) return nil(len);
+        if (len > this.#maxBulk) {
+          throw limitError(`a bulk string of ${len} bytes`, "maxBulkLength", this.#maxBulk);
+        }
         this.#bulkLen = len;
         this.#bulkType = type;
         return BULK;
@@ -356,21 +453,18 @@ export class RespDecoder {
       case TILDE:
       case GT: {
         const n = parseInteger(buf, start + 1, end);
-        if (n < 0) return null;
-        if (n === 0) return [];
-        this.#open(n, KIND_ARRAY);
-        return NONE;
+        if (n < 0) return nil(n);
+        return this.#open(n, KIND_ARRAY);
       }
       case PERCENT: {
         const n = parseInteger(buf, start + 1, end);
-        if (n < 0) return null;
-        if (n === 0) return [];
-        this.#open(2 * n, KIND_ARRAY);
-        return NONE;
+        if (n < 0) return nil(n);
+        return this.#open(2 * n, KIND_ARRAY);
       }
       case PIPE: {
         const n = parseInteger(buf, start + 1, end);
-        if (n > 0) this.#open(2 * n, KIND_ATTRIBUTE);
+        if (n < 0) throw protocolError(`attribute of ${n} entries`);
+        this.#open(2 * n, KIND_ATTRIBUTE);
         return NONE;
       }
       case UNDERSCORE:
@@ -385,11 +479,30 @@ export class RespDecoder {
     }
   }
 
-  #open(length: number, kind: number): void {
-    const d = this.#depth++;
-    this.#items[d] = new Array<RedisReply>(length);
+  /**
+   * Opens an aggregate of `length` elements, after checking the limits; an empty one is complete
+   * at once (an empty array, or nothing for an empty attribute).
+   */
+  #open(length: number, kind: number): RedisReply | typeof NONE {
+    if (length > this.#maxAggregate) {
+      throw limitError(
+        `an aggregate of ${length} elements`,
+        "maxAggregateLength",
+        this.#maxAggregate,
+      );
+    }
+    const d = this.#depth;
+    if (d >= this.#maxDepth) {
+      throw limitError(`nesting deeper than ${d} levels`, "maxDepth", this.#maxDepth);
+    }
+    if (length === 0) return kind === KIND_ARRAY ? [] : NONE;
+    this.#depth = d + 1;
+    // Never `new Array(length)`: the header's count is a claim, the elements are what arrives.
+    this.#items[d] = [];
     this.#next[d] = 0;
+    this.#want[d] = length;
     this.#kinds[d] = kind;
+    return NONE;
   }
 
   /** Places a finished value in its parent aggregate, closing aggregates it completes. */
@@ -399,8 +512,8 @@ export class RespDecoder {
       const d = this.#depth - 1;
       const items = this.#items[d]!;
       const i = this.#next[d]!;
-      items[i] = v;
-      if (i + 1 < items.length) {
+      items.push(v);
+      if (i + 1 < this.#want[d]!) {
         this.#next[d] = i + 1;
         return;
       }
@@ -414,3 +527,9 @@ export class RespDecoder {
 }
 
 const EMPTY: RedisReply[] = [];
+
+/** The value of a `-1` length (nil); other negative lengths are malformed. */
+function nil(length: number): null {
+  if (length !== -1) throw protocolError(`negative length ${length}`);
+  return null;
+}
