@@ -63,10 +63,33 @@ export class KeyBuilder {
   }
 }
 
-// Celery 5.3+ raises ValueError before any I/O; 5.2 silently built "celery-task-meta-". We always
-// refuse, since a key without an id can only be a caller's mistake.
-function checkId(id: string, what: string): string {
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Checks a task or group id the way every entry point needs it, before any I/O: a string, not
+ * empty, and well-formed Unicode.
+ *
+ * A lone surrogate has no UTF-8 form: encoding turns it into U+FFFD, so `"a\uD800"`,
+ * `"a\uDC00"` and `"a\uFFFD"` would all name one key (and one channel), and a wait on such an id
+ * would never match the channel Redis reports back.
+ *
+ * @param id The id to check.
+ * @param what The id's name in messages (`task_id`, `group_id`).
+ * @returns The id.
+ * @throws {TypeError} for a non-string, an empty id or a lone surrogate.
+ */
+export function checkId(id: string, what = "task_id"): string {
+  // Celery 5.3+ raises ValueError for an empty id before any I/O; 5.2 silently built
+  // "celery-task-meta-". We always refuse, since a key without an id can only be a mistake.
   if (typeof id !== "string") throw new TypeError(`${what} must be a string, got ${typeof id}`);
   if (id.length === 0) throw new TypeError(`${what} must not be empty`);
+  const at = id.search(LONE_SURROGATE);
+  if (at !== -1) {
+    const unit = id.charCodeAt(at).toString(16).toUpperCase();
+    throw new TypeError(
+      `${what} must be well-formed Unicode: lone surrogate U+${unit} at index ${at}`,
+    );
+  }
   return id;
 }
