@@ -16,19 +16,27 @@ export class CeleryBackendError extends Error {
   }
 }
 
+/** Options of {@linkcode RedisReplyError}. */
+export interface RedisReplyErrorOptions extends ErrorOptions {
+  /** A message that says what to change, instead of quoting the server's. */
+  message?: string | undefined;
+}
+
 /** Redis answered a command with an error reply (`-ERR ...`, `-WRONGTYPE ...`). */
 export class RedisReplyError extends CeleryBackendError {
   /** The first word of the reply, e.g. `ERR`, `WRONGTYPE`, `NOAUTH`, `READONLY`. */
   readonly code: string;
   /** The name of the command that failed (never its arguments). */
   readonly command: string | undefined;
-  /** Creates the error from the server's message. */
-  constructor(serverMessage: string, command?: string, options?: ErrorOptions) {
+  /** Creates the error from the server's message (already scrubbed of any secret it echoes). */
+  constructor(serverMessage: string, command?: string, options?: RedisReplyErrorOptions) {
+    const { message, ...errorOptions } = options ?? {};
     super(
-      command === undefined
-        ? `Redis replied with an error: ${serverMessage}`
-        : `Redis replied to ${command} with an error: ${serverMessage}`,
-      options,
+      message ??
+        (command === undefined
+          ? `Redis replied with an error: ${serverMessage}`
+          : `Redis replied to ${command} with an error: ${serverMessage}`),
+      errorOptions,
     );
     this.name = "RedisReplyError";
     this.code = serverMessage.split(" ", 1)[0] ?? "ERR";

@@ -29,8 +29,8 @@ export interface SentinelBackendOptions extends RedisBackendOptions {
  * ```
  */
 export class SentinelBackend extends RedisBackend {
-  /** The URL the backend was made from, if any. */
-  readonly url: string | undefined;
+  // Private: the URL holds the passwords, and a public field would be printed with the backend.
+  readonly #url: string | undefined;
 
   /**
    * Creates a backend over a Sentinel driver (see `sentinelDriver()`).
@@ -40,7 +40,7 @@ export class SentinelBackend extends RedisBackend {
   constructor(driver: RedisDriver, options: SentinelBackendOptions = {}) {
     const { url, ...settings } = options;
     super(driver, settings);
-    this.url = url;
+    this.#url = url;
   }
 
   /**
@@ -49,6 +49,6 @@ export class SentinelBackend extends RedisBackend {
    * @returns The URL, or `sentinel://` when the backend was not made from one.
    */
   asUri(includePassword = false): string {
-    return this.url === undefined ? "sentinel://" : asUri(this.url, includePassword);
+    return this.#url === undefined ? "sentinel://" : asUri(this.#url, includePassword);
   }
 }

@@ -67,6 +67,8 @@ import {
   RedisReplyError,
 } from "../errors.ts";
 import { HttpSubscriber, type HttpSubscriberOptions } from "./_http_subscriber.ts";
+import { TIME_UNITS_HINT } from "../time_units.ts";
+import { maskUrl } from "../url.ts";
 import { DEFAULT_RESP_LIMITS } from "../resp/limits.ts";
 
 /**
@@ -290,23 +292,63 @@ function connectionFor(options: HttpDriverOptions): Connection {
     return { requester: client, url: undefined, token: undefined };
   }
   const env = envOf(options);
-  const url = options.url ?? stringFrom(env, "UPSTASH_REDIS_REST_URL", "KV_REST_API_URL");
-  const token = options.token ?? stringFrom(env, "UPSTASH_REDIS_REST_TOKEN", "KV_REST_API_TOKEN");
-  if (!url) {
+  const raw = options.url ?? stringFrom(env, "UPSTASH_REDIS_REST_URL", "KV_REST_API_URL");
+  if (!raw) {
     throw new TypeError(
-      "No REST URL: pass url, or set UPSTASH_REDIS_REST_URL (or KV_REST_API_URL)",
+      "No REST URL: pass url (e.g. https://<name>.upstash.io), or set UPSTASH_REDIS_REST_URL " +
+        "(or KV_REST_API_URL)",
     );
   }
-  if (!/^https?:\/\/[^\s/?#]+/i.test(url)) {
-    throw new TypeError("The REST URL must start with https:// (or http:// for a local server)");
-  }
+  const { url, secret } = splitRestUrl(raw);
+  const token = options.token ?? secret ??
+    stringFrom(env, "UPSTASH_REDIS_REST_TOKEN", "KV_REST_API_TOKEN");
   if (!token) {
+    const host = new URL(url).host;
     throw new TypeError(
-      "No REST token: pass token, or set UPSTASH_REDIS_REST_TOKEN (or KV_REST_API_TOKEN)",
+      `No REST token for ${url}: write it in the URL as ${url.slice(0, url.indexOf("//") + 2)}` +
+        `:TOKEN@${host}, or pass the token option (createBackend(url, { token })), or set ` +
+        "UPSTASH_REDIS_REST_TOKEN (or KV_REST_API_TOKEN)",
     );
   }
-  const clean = url.replace(/\/+$/, "");
-  return { requester: requesterOf(makeRedis(clean, token)), url: clean, token };
+  return { requester: requesterOf(makeRedis(url, token)), url, token };
+}
+
+/**
+ * A REST URL without its credentials (the password, or Upstash's `_token` query parameter), and
+ * the token they held. The driver's `url` is shown in messages and printed with the driver.
+ */
+function splitRestUrl(raw: string): { url: string; secret: string | undefined } {
+  if (typeof raw !== "string" || !/^https?:\/\/[^\s/?#]+/i.test(raw)) {
+    throw new TypeError(
+      `The REST URL ${maskUrl(String(raw))} must start with https:// (or http:// for a local ` +
+        "server), e.g. https://:TOKEN@<name>.upstash.io",
+    );
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new TypeError(
+      `The REST URL ${maskUrl(raw)} is malformed (percent-encode a token holding / ? # or @)`,
+    );
+  }
+  let secret = parsed.password === "" ? undefined : safeDecode(parsed.password);
+  const queryToken = parsed.searchParams.get("_token");
+  if (queryToken !== null) {
+    secret ??= queryToken;
+    parsed.searchParams.delete("_token");
+  }
+  parsed.username = "";
+  parsed.password = "";
+  return { url: parsed.href.replace(/\/+$/, ""), secret };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 // The client's requester is a protected field: the one way to send a request with our own
@@ -431,7 +473,10 @@ class HttpDriverImpl implements HttpDriver {
     this.#backoff = options.backoff ?? ((attempt) => 50 * 2 ** attempt);
     this.#timeout = options.requestTimeout ?? 30_000;
     if (!(this.#timeout > 0)) {
-      throw new RangeError(`requestTimeout must be a positive number of ms, got ${this.#timeout}`);
+      throw new RangeError(
+        `requestTimeout must be a positive number of milliseconds, got ${this.#timeout} ` +
+          TIME_UNITS_HINT,
+      );
     }
     this.#binaryWrites = options.binaryWrites ?? "eval";
     const streaming = options.streaming;
@@ -640,7 +685,7 @@ class HttpDriverImpl implements HttpDriver {
     if (this.#closing.signal.aborted) return new BackendClosedError();
     if (signal.aborted) {
       return new RedisConnectionError(
-        `The REST request for ${what} timed out after ${this.#timeout} ms`,
+        `The REST request for ${what} to ${this.#where()} timed out after ${this.#timeout} ms`,
         { cause: signal.reason },
       );
     }
@@ -671,9 +716,16 @@ class HttpDriverImpl implements HttpDriver {
         "The REST service answered with something that is not JSON (a proxy error page?)",
       );
     }
-    return new RedisConnectionError(`The REST request for ${what} failed: ${error.message}`, {
-      cause: error,
-    });
+    return new RedisConnectionError(
+      `Cannot reach the REST service at ${this.#where()} (${what}): ${error.message}; check the ` +
+        "URL's host and port, and that the service is up",
+      { cause: error },
+    );
+  }
+
+  /** The service's URL for messages (it never holds the token). */
+  #where(): string {
+    return this.#connection.url ?? "the custom Requester's service";
   }
 }
 
@@ -698,18 +750,7 @@ export type HttpUrlOptions = Omit<HttpDriverOptions, "url" | "redis">;
  * ```
  */
 export function httpDriverFromUrl(url: string, options: HttpUrlOptions = {}): HttpDriver {
-  if (typeof url !== "string" || !/^https?:\/\//i.test(url)) {
-    throw new TypeError("An HTTP backend URL must start with https:// or http://");
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError("The HTTP backend URL is malformed");
-  }
-  const password = parsed.password === "" ? undefined : decodeURIComponent(parsed.password);
-  parsed.username = "";
-  parsed.password = "";
-  const clean = parsed.href.replace(/\/+$/, "");
-  return httpDriver({ ...options, url: clean, token: options.token ?? password });
+  if (typeof url !== "string") throw new TypeError("An HTTP backend URL must be a string");
+  // httpDriver() takes the token out of the URL (options.token wins) and keeps it private.
+  return httpDriver({ ...options, url });
 }

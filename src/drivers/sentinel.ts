@@ -35,6 +35,7 @@ import {
   tcpDriverWithHooks,
   type TcpTlsOptions,
 } from "./tcp.ts";
+import { TIME_UNITS_HINT } from "../time_units.ts";
 
 /** The address of one sentinel. */
 export interface SentinelAddressOptions {
@@ -265,7 +266,9 @@ class SentinelDriverImpl implements SentinelDriver {
     }
     const timeout = confirmTimeout ?? 1000;
     if (!Number.isInteger(timeout) || timeout < 1) {
-      throw new RangeError(`confirmTimeout must be a positive number of ms, got ${timeout}`);
+      throw new RangeError(
+        `confirmTimeout must be a positive number of milliseconds, got ${timeout} ${TIME_UNITS_HINT}`,
+      );
     }
     this.#masterName = masterName;
     this.#minOtherSentinels = minOthers;

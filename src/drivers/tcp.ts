@@ -36,6 +36,7 @@ import {
   RedisReplyError,
 } from "../errors.ts";
 import { RespDecoder } from "../resp/decode.ts";
+import { TIME_UNITS_HINT } from "../time_units.ts";
 import { type ResolvedRespLimits, resolveRespLimits, type RespLimits } from "../resp/limits.ts";
 import {
   encodeCommand,
@@ -299,7 +300,9 @@ interface Settings {
 
 function checkTimeout(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw new RangeError(`The ${name} must be a positive number of milliseconds, got ${value}`);
+    throw new RangeError(
+      `The ${name} must be a positive number of milliseconds, got ${value} ${TIME_UNITS_HINT}`,
+    );
   }
 }
 
@@ -504,6 +507,40 @@ interface PubSubSink {
   onLost(error: Error): void;
 }
 
+/**
+ * An error reply to the handshake without the AUTH arguments: a server that does not know AUTH
+ * (or a proxy) echoes them ("unknown command 'AUTH', with args beginning with: 'pw' ").
+ */
+function scrubHandshakeReply(message: string, handshake: readonly RedisCommand[]): string {
+  const auth = handshake.find((command) => commandName(command[0]) === "AUTH");
+  if (auth === undefined) return message;
+  let out = message.replace(/,? with args beginning with:.*$/s, "");
+  for (const arg of auth.slice(1)) {
+    const secret = typeof arg === "string" ? arg : String(arg);
+    if (secret === "") continue;
+    out = out.replaceAll(`'${secret}'`, "'**'");
+    if (secret.length >= 3) out = out.replaceAll(secret, "**");
+  }
+  return out;
+}
+
+/** The URL form of where a connection goes, for messages (never with credentials). */
+function urlOfLabel(label: string, tls: boolean): string {
+  return label.startsWith("unix:")
+    ? `redis+socket://${label.slice(5)}`
+    : `${tls ? "rediss" : "redis"}://${label}`;
+}
+
+/** SELECT refused an index: the message names the server, the db, and what to change. */
+function missingDatabaseMessage(where: string, db: number, count: number | undefined): string {
+  const fix = `name an existing one in the URL's path, e.g. ${where}/0, or raise \`databases\` ` +
+    "in the server's redis.conf";
+  return count === undefined
+    ? `${where}: database ${db} does not exist (the server has fewer databases; ${fix})`
+    : `${where}: database ${db} does not exist (the server has ${count}, numbered 0 to ` +
+      `${count - 1}; ${fix})`;
+}
+
 function isWord(bytes: RedisReply | undefined, word: string): boolean {
   if (!(bytes instanceof Uint8Array) || bytes.length !== word.length) return false;
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== word.charCodeAt(i)) return false;
@@ -532,6 +569,10 @@ class Connection {
   #heard = false;
   #owedAtTick = false;
   #healthTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the connection uses TLS, for messages. */
+  #tls = false;
+  /** SELECT was refused: the replies still owed by the handshake, then `CONFIG GET databases`. */
+  #missingDb: { db: number; refusal: RedisReplyError; skip: number } | undefined;
 
   /** Resolves when the handshake succeeded; rejects when the connection failed before. */
   readonly ready: Promise<void>;
@@ -614,6 +655,7 @@ class Connection {
     }
     if (this.#state === DEAD) return;
     this.#label = endpoint.label;
+    this.#tls = endpoint.target.tls !== undefined;
     this.address = endpoint.address;
     let transport: Transport;
     try {
@@ -641,12 +683,28 @@ class Connection {
   }
 
   #handshakeReply(reply: RedisReply): void {
+    if (this.#missingDb !== undefined) {
+      this.#missingDatabaseReply(reply);
+      return;
+    }
     const settings = this.#settings;
     const command = settings.handshake[this.#handshakeIndex++]!;
     if (reply instanceof Error) {
       const name = commandName(command[0]);
       const code = reply instanceof RedisReplyError ? reply.code : "";
       const serverMessage = this.#handshakeMessage;
+      if (
+        name === "SELECT" && reply instanceof RedisReplyError && /out of range/i.test(serverMessage)
+      ) {
+        // Ask how many databases there are, once the rest of the handshake has answered.
+        this.#missingDb = {
+          db: Number(command[1]),
+          refusal: reply,
+          skip: settings.handshake.length - this.#handshakeIndex,
+        };
+        this.#transport?.write(encodeCommand(["CONFIG", "GET", "databases"]));
+        return;
+      }
       if (name === "AUTH" || code === "NOAUTH" || code === "WRONGPASS" || code === "NOPERM") {
         const who = settings.username === undefined ? "" : ` for user "${settings.username}"`;
         this.#fail(
@@ -678,6 +736,26 @@ class Connection {
     this.#readyResolve();
     if (settings.healthCheckInterval !== undefined) this.#scheduleHealthCheck();
     if (this.#outLen > this.#outStart) this.#flush();
+  }
+
+  /** Skips what the handshake still owed, then fails with the count `CONFIG GET` gave (if any). */
+  #missingDatabaseReply(reply: RedisReply): void {
+    const missing = this.#missingDb!;
+    if (missing.skip > 0) {
+      missing.skip--;
+      return;
+    }
+    const value = Array.isArray(reply) && reply[1] instanceof Uint8Array
+      ? Number(textDecoder.decode(reply[1]))
+      : NaN;
+    const count = Number.isInteger(value) && value > 0 ? value : undefined;
+    const where = urlOfLabel(this.#label, this.#tls);
+    this.#fail(
+      new RedisReplyError(this.#handshakeMessage, "SELECT", {
+        message: missingDatabaseMessage(where, missing.db, count),
+        cause: missing.refusal,
+      }),
+    );
   }
 
   // -- health check -------------------------------------------------------------------------
@@ -864,8 +942,9 @@ class Connection {
   #createError = (message: string, depth: number, index: number): RedisReply => {
     if (this.#state === CONNECTING) {
       const command = this.#settings.handshake[this.#handshakeIndex];
-      this.#handshakeMessage = message;
-      return new RedisReplyError(message, command && commandName(command[0]));
+      const scrubbed = scrubHandshakeReply(message, this.#settings.handshake);
+      if (this.#missingDb === undefined) this.#handshakeMessage = scrubbed;
+      return new RedisReplyError(scrubbed, command && commandName(command[0]));
     }
     const meta = this.#metas[this.#head];
     if (meta instanceof Multi) {
@@ -1255,7 +1334,9 @@ export interface CelerySocketSettings {
 function seconds(name: string, value: number | undefined): number | undefined {
   if (value === undefined || value === 0 || value === Infinity) return undefined;
   if (typeof value !== "number" || !(value > 0)) {
-    throw new RangeError(`${name} must be a positive number of seconds, got ${value}`);
+    throw new RangeError(
+      `${name} must be a positive number of seconds, got ${value} ${TIME_UNITS_HINT}`,
+    );
   }
   return Math.max(1, Math.round(value * 1000));
 }
