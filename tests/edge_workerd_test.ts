@@ -2,6 +2,9 @@
 // esbuild (browser conditions, nothing external) and served by Cloudflare's workerd from npm,
 // without nodejs_compat. Through the local Upstash REST server it reads a result that real Python
 // Celery stored, and waits (polling, and over streaming SUBSCRIBE) for one Celery stores later.
+// examples/edge_worker.ts (the README's edge example) runs next to it, on its own socket, and is
+// checked on what broke the first example: big integers, FAILURE tracebacks, bad ids, and polling
+// after the browser left.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -32,6 +35,22 @@ let rest: UpstashServer;
 let workerd: ChildProcess | undefined;
 let dir = "";
 let base = "";
+let example = "";
+
+/** Bundles a worker for workerd as Wrangler would: browser conditions, nothing external. */
+function bundle(entry: string, out: string): void {
+  const built = spawnSync(esbuildBin, [
+    join(projectRoot, entry),
+    "--bundle",
+    "--format=esm",
+    "--platform=browser",
+    "--conditions=workerd,worker,browser",
+    "--target=es2022",
+    `--outfile=${join(dir, out)}`,
+    "--log-level=warning",
+  ], { encoding: "utf8", cwd: projectRoot });
+  if (built.status !== 0) throw new Error(`esbuild failed for ${entry}: ${built.stderr}`);
+}
 
 async function waitForHttp(url: string, ms: number): Promise<void> {
   const start = Date.now();
@@ -51,31 +70,38 @@ before(async () => {
   redis = await startRedisServer();
   rest = await startUpstashServer({ redisPort: redis.port, token: TOKEN });
   dir = mkdtempSync(join(tmpdir(), "edge-workerd-"));
-  const built = spawnSync(esbuildBin, [
-    join(projectRoot, "tests/_edge_worker.ts"),
-    "--bundle",
-    "--format=esm",
-    "--platform=browser",
-    "--conditions=workerd,worker,browser",
-    "--target=es2022",
-    `--outfile=${join(dir, "worker.js")}`,
-    "--log-level=warning",
-  ], { encoding: "utf8", cwd: projectRoot });
-  if (built.status !== 0) throw new Error(`esbuild failed: ${built.stderr}`);
+  bundle("tests/_edge_worker.ts", "worker.js");
+  bundle("examples/edge_worker.ts", "example.js");
   const port = await freePort();
+  let examplePort = await freePort();
+  while (examplePort === port) examplePort = await freePort();
   writeFileSync(
     join(dir, "config.capnp"),
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .mainWorker),
+    (name = "example", worker = .exampleWorker),
     (name = "net", network = (allow = ["public", "private", "local"])),
   ],
-  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+  sockets = [
+    (name = "http", address = "127.0.0.1:${port}", http = (), service = "main"),
+    (name = "example", address = "127.0.0.1:${examplePort}", http = (), service = "example"),
+  ],
 );
 const mainWorker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
   compatibilityDate = "2025-01-01",
+  bindings = [
+    (name = "UPSTASH_REDIS_REST_URL", text = "${rest.url}"),
+    (name = "UPSTASH_REDIS_REST_TOKEN", text = "${TOKEN}"),
+  ],
+  globalOutbound = "net",
+);
+const exampleWorker :Workerd.Worker = (
+  modules = [(name = "example.js", esModule = embed "example.js")],
+  compatibilityDate = "2025-01-01",
+  compatibilityFlags = ["enable_request_signal"],
   bindings = [
     (name = "UPSTASH_REDIS_REST_URL", text = "${rest.url}"),
     (name = "UPSTASH_REDIS_REST_TOKEN", text = "${TOKEN}"),
@@ -88,7 +114,9 @@ const mainWorker :Workerd.Worker = (
     stdio: ["ignore", "inherit", "inherit"],
   });
   base = `http://127.0.0.1:${port}`;
+  example = `http://127.0.0.1:${examplePort}`;
   await waitForHttp(`${base}/health`, 20_000);
+  await waitForHttp(`${example}/health`, 20_000);
 });
 
 after(async () => {
@@ -104,20 +132,27 @@ after(async () => {
 });
 
 /** Runs tests/python/edge_store.py: real Celery stores each [id, state, result, delay] step. */
-function celeryStores(steps: [string, string, unknown, number][]): Promise<void> {
+async function celeryStores(steps: [string, string, unknown, number][]): Promise<void> {
+  await runPython("edge_store.py", JSON.stringify(steps));
+}
+
+/** Runs a script of tests/python/ with the REST server's redis URL; resolves with its stdout. */
+function runPython(script: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [
-      join(projectRoot, "tests/python/edge_store.py"),
+      join(projectRoot, "tests/python", script),
       `${redis.url}/0`,
-      JSON.stringify(steps),
-    ], { stdio: ["ignore", "ignore", "pipe"] });
+      ...args,
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
     let stderr = "";
+    child.stdout!.on("data", (c) => (stdout += c));
     child.stderr!.on("data", (c) => (stderr += c));
     child.once("error", reject);
     child.once(
       "exit",
       (code) =>
-        code === 0 ? resolve() : reject(new Error(`edge_store.py exited ${code}: ${stderr}`)),
+        code === 0 ? resolve(stdout) : reject(new Error(`${script} exited ${code}: ${stderr}`)),
     );
   });
 }
@@ -193,3 +228,110 @@ test("edge.ts bundles for workerd with no node: import", { skip }, () => {
   assert.doesNotMatch(bundle, /from\s*["']node:|require\(["']node:/);
   assert.doesNotMatch(bundle, /\bDeno\.|\bBun\./);
 });
+
+// examples/edge_worker.ts, the README's edge example, on each case that broke the first version.
+
+const BIG = "1180591620717411303424"; // 2 ** 70: beyond JSON numbers, and BigInt broke Response.json
+
+test(
+  "example worker: a big integer result answers 200 with its exact digits",
+  { skip },
+  async () => {
+    // JSON text, not JSON.stringify: the integer must reach Python as an int.
+    await runPython("edge_store.py", `[["ex-big-1", "SUCCESS", {"big": ${BIG}, "small": 7}, 0]]`);
+    const response = await fetch(`${example}/result?id=ex-big-1`);
+    assert.equal(response.status, 200);
+    const body = await response.json();
+    assert.equal(body.status, "SUCCESS");
+    assert.deepEqual(body.result, { big: BIG, small: 7 });
+    const events = await (await fetch(`${example}/events?id=ex-big-1`)).text();
+    assert.deepEqual(stateEvents(events).map((s) => s.result), [{ big: BIG, small: 7 }]);
+  },
+);
+
+test("example worker: a FAILURE answers without the Python traceback", { skip }, async () => {
+  const traceback = await runPython("edge_store_failure.py", "ex-fail-1");
+  assert.match(traceback, /Traceback[\s\S]*edge_store_failure\.py/); // what must stay private
+  const response = await fetch(`${example}/result?id=ex-fail-1`);
+  assert.equal(response.status, 200);
+  const text = await response.text();
+  const body = JSON.parse(text);
+  assert.equal(body.status, "FAILURE");
+  assert.deepEqual(body.result, { exc_type: "ValueError", exc_message: "('bad input', 42)" });
+  assert.doesNotMatch(text, /Traceback|edge_store_failure|\/tests\/python/);
+  const events = await (await fetch(`${example}/events?id=ex-fail-1`)).text();
+  assert.deepEqual(stateEvents(events).map((s) => s.status), ["FAILURE"]);
+  assert.doesNotMatch(events, /Traceback|edge_store_failure|\/tests\/python/);
+});
+
+test("example worker: a missing or malformed id answers 400", { skip }, async () => {
+  for (const path of ["/result", "/events"]) {
+    for (
+      const query of ["", "?id=", "?id=a%20b", "?id=..%2Fx", "?id=a%0Ab", `?id=${"x".repeat(129)}`]
+    ) {
+      const response = await fetch(`${example}${path}${query}`);
+      assert.equal(response.status, 400, `${path}${query}`);
+      assert.deepEqual(await response.json(), { error: "expected ?id=<task id>" });
+    }
+  }
+});
+
+test("example worker: when the browser leaves, the SSE stream stops polling Redis", {
+  skip,
+}, async () => {
+  const requests = () => Object.values(rest.requests).reduce((a, b) => a + b, 0);
+  const controller = new AbortController();
+  const response = await fetch(`${example}/events?id=ex-gone-1`, { signal: controller.signal });
+  const reader = response.body!.getReader();
+  let text = "";
+  while (!text.includes("event: state")) {
+    const { value } = await reader.read();
+    text += new TextDecoder().decode(value);
+  }
+  // While the page is open the stream polls (one MGET per tick): see it poll twice more.
+  const open = requests();
+  await waitFor(() => requests() >= open + 2, 10_000, "the stream to poll while open");
+  controller.abort();
+  await reader.cancel().catch(() => {});
+  const atAbort = requests();
+
+  // workerd notices the closed connection at the stream's next write (the example's 2 s
+  // keep-alive), then the stream ends and polling stops. Quiet for 3 polling intervals at the
+  // consumer's slowest (1 s) must come well before the 25 s deadline that would end it anyway.
+  await waitForQuiet(requests, 3000, 15_000);
+  const after = requests() - atAbort;
+  // At most the MGETs of one keep-alive interval (the poll backs off from 50 ms to 1 s).
+  assert.ok(after <= 12, `requests after the client left: ${after}`);
+});
+
+test("examples/edge_worker.ts bundles for workerd with no node: import", { skip }, () => {
+  const bundle = readFileSync(join(dir, "example.js"), "utf8");
+  assert.doesNotMatch(bundle, /from\s*["']node:|require\(["']node:/);
+});
+
+function stateEvents(text: string): Record<string, unknown>[] {
+  return [...text.matchAll(/^event: state\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]!));
+}
+
+async function waitFor(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > ms) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Waits until `count()` has not changed for `quietMs`; throws if that never happens in `ms`. */
+async function waitForQuiet(count: () => number, quietMs: number, ms: number): Promise<void> {
+  const start = Date.now();
+  let last = count();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() - start > ms) throw new Error(`Still growing after ${ms} ms: ${count()}`);
+    await new Promise((r) => setTimeout(r, 50));
+    if (count() !== last) {
+      last = count();
+      since = Date.now();
+    }
+  }
+}
