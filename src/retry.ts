@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { RedisConnectionError, RedisReplyError } from "./errors.ts";
+import {
+  BackendClosedError,
+  RedisAuthenticationError,
+  RedisConnectionError,
+  RedisReplyError,
+} from "./errors.ts";
+import { MAX_TIMER_DELAY } from "./consumer/deadline_queue.ts";
 
 /** Celery's retry policy shape, in seconds as Celery configures it. */
 export interface RetryPolicy {
@@ -130,18 +136,31 @@ export async function ensure<T>(
   }
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+/**
+ * Resolves after `ms`, or rejects with the signal's reason when it aborts first. Sleeps longer
+ * than a runtime timer can hold (2^31-1 ms) are taken in steps; `Infinity` sleeps until aborted.
+ */
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
+    const end = Date.now() + ms;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal!.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
+    const arm = () => {
+      const left = end - Date.now();
+      if (left > 0 && left > MAX_TIMER_DELAY) {
+        timer = setTimeout(arm, MAX_TIMER_DELAY);
+        return;
+      }
+      timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, Math.max(0, left));
+    };
+    arm();
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
@@ -155,3 +174,30 @@ export function isConnectionLevelError(error: unknown): boolean {
   return error instanceof RedisConnectionError ||
     (error instanceof RedisReplyError && error.code === "LOADING");
 }
+
+/**
+ * Whether retrying cannot fix an error, so waits and stores should fail at once rather than after
+ * the whole retry policy: refused credentials, an ACL `NOPERM`, a refused TLS certificate, a
+ * missing runtime permission (Deno's `NotCapable` / `PermissionDenied`), a database index out of
+ * range, too few connections allowed (`MaxConnectionsError`), or a closed backend. The error's
+ * `cause` chain is searched, since drivers wrap what the runtime threw.
+ */
+export function isUnrecoverableError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof RedisAuthenticationError || e instanceof BackendClosedError) return true;
+    if (e instanceof RedisReplyError) {
+      if (e.code === "NOPERM" || e.code === "NOAUTH" || e.code === "WRONGPASS") return true;
+      if (/DB index is out of range|invalid DB index/i.test(e.message)) return true;
+    }
+    if (UNRECOVERABLE_NAMES.has(e.name)) return true;
+  }
+  return false;
+}
+
+/** Error names (from the runtime or the transports) that no retry can fix. */
+const UNRECOVERABLE_NAMES = new Set([
+  "TlsError",
+  "NotCapable",
+  "PermissionDenied",
+  "MaxConnectionsError",
+]);

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DeadlineQueue } from "../src/consumer/deadline_queue.ts";
+import { DeadlineQueue, MAX_TIMER_DELAY } from "../src/consumer/deadline_queue.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,5 +42,45 @@ test("DeadlineQueue re-arms for an earlier deadline added later", async () => {
   await sleep(30);
   assert.deepEqual(expired, ["soon"]);
   queue.cancel(late);
+  assert.equal(queue.size, 0);
+});
+
+test("DeadlineQueue reaches a far deadline by re-arming at most 2^31-1 ms ahead", () => {
+  let now = 1_000;
+  let armed = 0;
+  let longest = 0;
+  let lastDelay = 0;
+  let pending: (() => void) | undefined;
+  const timers = {
+    set: (callback: () => void, ms: number) => {
+      armed++;
+      longest = Math.max(longest, ms);
+      lastDelay = ms;
+      pending = callback;
+      return armed;
+    },
+    clear: () => (pending = undefined),
+  };
+  const expired: string[] = [];
+  const queue = new DeadlineQueue<string>((item) => expired.push(item), () => now, timers);
+  const at = now + Number.MAX_SAFE_INTEGER;
+  queue.add(at, "far");
+  // Fire each timer as the runtime would, the clock advancing by its delay.
+  while (pending) {
+    const callback = pending;
+    pending = undefined;
+    now += lastDelay;
+    if (now < at) assert.equal(expired.length, 0, "nothing expires before its deadline");
+    callback();
+  }
+  assert.deepEqual(expired, ["far"]);
+  assert.equal(longest, MAX_TIMER_DELAY, "no delay beyond what a runtime timer holds");
+  assert.equal(armed, Math.ceil(Number.MAX_SAFE_INTEGER / MAX_TIMER_DELAY), "one timer per step");
+});
+
+test("DeadlineQueue refuses a deadline that is not a finite time", () => {
+  const queue = new DeadlineQueue<string>(() => {});
+  assert.throws(() => queue.add(Infinity, "x"), RangeError);
+  assert.throws(() => queue.add(Number.NaN, "x"), RangeError);
   assert.equal(queue.size, 0);
 });

@@ -3,8 +3,25 @@
  * earliest. Cancelled entries are dropped lazily and compacted away when they pile up, so a
  * cancelled deadline costs nothing after a while and 100,000 waits do not mean 100,000 timers.
  *
+ * Runtimes hold timer delays in 32 bits: a longer delay fires at once (with a warning), so a far
+ * deadline is reached by re-arming the timer at most {@linkcode MAX_TIMER_DELAY} ms ahead.
+ *
  * @module
  */
+
+/** The longest delay a runtime timer holds (2^31-1 ms, about 24.8 days). */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** The timer functions a queue uses (injectable for tests). */
+export interface Timers {
+  set(callback: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const GLOBAL_TIMERS: Timers = {
+  set: (callback, ms) => setTimeout(callback, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
 
 /** A scheduled deadline; pass it to {@linkcode DeadlineQueue.cancel}. */
 export interface Deadline<T> {
@@ -18,16 +35,23 @@ export class DeadlineQueue<T> {
   readonly #now: () => number;
   #heap: Deadline<T>[] = [];
   #cancelled = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #timers: Timers;
+  #timer: unknown;
   #timerAt = Infinity;
 
   /**
    * @param onExpire Called for every expired item, in deadline order.
    * @param now The clock. @default {Date.now}
+   * @param timers The timer functions. @default {setTimeout and clearTimeout}
    */
-  constructor(onExpire: (item: T) => void, now: () => number = Date.now) {
+  constructor(
+    onExpire: (item: T) => void,
+    now: () => number = Date.now,
+    timers: Timers = GLOBAL_TIMERS,
+  ) {
     this.#onExpire = onExpire;
     this.#now = now;
+    this.#timers = timers;
   }
 
   /** How many live deadlines are scheduled. */
@@ -35,8 +59,9 @@ export class DeadlineQueue<T> {
     return this.#heap.length - this.#cancelled;
   }
 
-  /** Schedules `item` to expire at `at` (ms since the epoch). */
+  /** Schedules `item` to expire at `at` (ms since the epoch; a finite number). */
   add(at: number, item: T): Deadline<T> {
+    if (!Number.isFinite(at)) throw new RangeError(`A deadline must be a finite time, got ${at}`);
     const deadline: Deadline<T> = { at, item };
     this.#heap.push(deadline);
     this.#up(this.#heap.length - 1);
@@ -70,19 +95,21 @@ export class DeadlineQueue<T> {
       this.#pop();
       this.#cancelled--;
     }
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#timers.clear(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const first = this.#heap[0];
     if (!first) return;
     this.#timerAt = first.at;
-    this.#timer = setTimeout(() => this.#expire(), Math.max(0, first.at - this.#now()));
+    // A far deadline wakes up early and re-arms (#expire finds nothing due yet).
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, first.at - this.#now()));
+    this.#timer = this.#timers.set(() => this.#expire(), delay);
   }
 
   #clear(): void {
     this.#heap = [];
     this.#cancelled = 0;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#timers.clear(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
   }

@@ -7,7 +7,7 @@
 import type { RedisBackend } from "../backend.ts";
 import { BackendClosedError, CeleryBackendError } from "../errors.ts";
 import type { TaskMeta } from "../meta.ts";
-import { abortableSleep } from "../retry.ts";
+import { abortableSleep, isUnrecoverableError } from "../retry.ts";
 import { type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
 
 /** Options of {@linkcode PollingConsumer}. */
@@ -24,7 +24,10 @@ export interface PollingConsumerOptions {
   random?: (() => number) | undefined;
   /** Sleeps between ticks (injectable for tests). @default {setTimeout-based} */
   sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
-  /** Consecutive failed ticks tolerated before pending waits reject. @default {20} */
+  /**
+   * Consecutive failed ticks tolerated before pending waits reject. Errors no retry can fix
+   * (refused credentials or permissions, TLS) reject them at the first tick. @default {20}
+   */
   maxErrors?: number | undefined;
   /** Called with every state change of every task waited on. */
   onStateChange?: ((meta: TaskMeta) => void) | undefined;
@@ -144,8 +147,16 @@ export class PollingConsumer implements ResultWaiter {
         const payloads = await this.#backend.mget(keys);
         payloads.forEach((payload, i) => this.#waiters.deliver(keys[i]!, payload));
         errors = 0;
+        this.#waiters.lastConnectionError = undefined;
       } catch (error) {
+        this.#waiters.lastConnectionError = error;
+        if (isUnrecoverableError(error)) {
+          this.#waiters.lastConnectionError = undefined;
+          this.#waiters.rejectAll(error);
+          continue;
+        }
         if (++errors > this.#maxErrors) {
+          this.#waiters.lastConnectionError = undefined;
           this.#waiters.rejectAll(
             new CeleryBackendError(`Polling failed ${errors} times in a row`, { cause: error }),
           );

@@ -1,7 +1,9 @@
 /**
  * Celery's `ResultConsumer` for Redis: waits for results over pub/sub on one shared subscription
  * connection, subscribing before reading so nothing stored in between is missed, and reconnecting
- * (then reading every pending key and resubscribing) when the connection drops.
+ * (then reading every pending key and resubscribing) when the connection drops. Errors no retry
+ * can fix (refused credentials or permissions, TLS, a bad database index, too few connections)
+ * fail every pending wait at once instead of after the whole retry policy.
  *
  * @module
  */
@@ -9,7 +11,7 @@ import type { RedisBackend } from "../backend.ts";
 import type { Subscriber } from "../driver.ts";
 import { BackendClosedError, CeleryBackendError } from "../errors.ts";
 import type { TaskMeta } from "../meta.ts";
-import { ensure, type RetryPolicy } from "../retry.ts";
+import { ensure, isUnrecoverableError, type RetryPolicy } from "../retry.ts";
 import { type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
 
 /** Options of {@linkcode ResultConsumer}. */
@@ -119,7 +121,7 @@ export class ResultConsumer implements ResultWaiter {
     this.#dirty = true;
     if (this.#syncing || this.#stopped) return;
     this.#syncing = this.#sync()
-      .catch((error) => this.#recover(error))
+      .catch((error) => isUnrecoverableError(error) ? this.#failAll(error) : this.#recover(error))
       .finally(() => {
         this.#syncing = undefined;
         if (this.#dirty && !this.#stopped && !this.#reconnecting) this.#requestSync();
@@ -176,10 +178,17 @@ export class ResultConsumer implements ResultWaiter {
     if (this.#waiters.size > 0) void this.#recover(error);
   }
 
+  // Fails every pending wait with an error no retry can fix (the typed error itself).
+  #failAll(error: unknown): void {
+    this.#waiters.lastConnectionError = undefined;
+    if (!this.#stopped) this.#waiters.rejectAll(error);
+  }
+
   // Celery's reconnect_on_error + _reconnect_pubsub, but subscribing before the MGET, so a
   // result stored between the two cannot be missed.
   #recover(cause: unknown): Promise<void> {
     if (this.#stopped) return Promise.resolve();
+    this.#waiters.lastConnectionError = cause;
     this.#reconnecting ??= (async () => {
       const old = this.#subscriber;
       this.#subscriber = undefined;
@@ -194,11 +203,19 @@ export class ResultConsumer implements ResultWaiter {
           },
           this.#options.retryPolicy,
           {
-            onConnectionError: this.#options.onConnectionError,
-            isRetryable: (e) => !this.#stopped && !(e instanceof BackendClosedError),
+            onConnectionError: (error, retry, sleepMs) => {
+              this.#waiters.lastConnectionError = error;
+              this.#options.onConnectionError?.(error, retry, sleepMs);
+            },
+            isRetryable: (e) => !this.#stopped && !isUnrecoverableError(e),
           },
         );
+        this.#waiters.lastConnectionError = undefined;
       } catch (error) {
+        if (isUnrecoverableError(error)) {
+          this.#failAll(error);
+          return;
+        }
         this.#waiters.rejectAll(
           new CeleryBackendError(
             "Retry limit exceeded while trying to reconnect to the Celery redis result store " +

@@ -12,13 +12,16 @@ import type { RedisBackend } from "../backend.ts";
 import { CeleryBackendError, TimeoutError } from "../errors.ts";
 import type { TaskMeta } from "../meta.ts";
 import { READY_STATES } from "../states.ts";
-import { type Deadline, DeadlineQueue } from "./deadline_queue.ts";
+import { type Deadline, DeadlineQueue, MAX_TIMER_DELAY } from "./deadline_queue.ts";
 
 /** Options for waiting on one task. */
 export interface WaitOptions {
   /** Aborts the wait (rejecting with the signal's reason) and releases its subscription. */
   signal?: AbortSignal | undefined;
-  /** Rejects with `TimeoutError` after this many milliseconds. @default {no limit} */
+  /**
+   * Rejects with `TimeoutError` after this many milliseconds (up to `Number.MAX_SAFE_INTEGER`;
+   * `Infinity` means no limit). @default {no limit}
+   */
   timeout?: number | undefined;
   /** Called with every state the task reports (STARTED, RETRY, PROGRESS…, then the ready one). */
   onMessage?: ((meta: TaskMeta) => void) | undefined;
@@ -43,6 +46,8 @@ interface Listener {
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   deadline: Deadline<Listener> | undefined;
+  /** The timeout in ms, for the TimeoutError's message. */
+  timeout: number | undefined;
 }
 
 /** Everyone waiting on one task key, and the last payload delivered to them. */
@@ -60,8 +65,15 @@ export class Waiters {
   readonly #onChange: (added: boolean) => void;
   readonly #onStateChange: ((meta: TaskMeta) => void) | undefined;
   readonly #deadlines = new DeadlineQueue<Listener>((listener) => {
-    this.#settle(listener, false, new TimeoutError("The operation timed out."));
+    this.#settle(listener, false, this.#timeoutError(listener));
   });
+  /** Keeps the process alive while anyone waits (idle connections are unref'd). */
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+  /**
+   * The consumer's last connection error while it is reconnecting (cleared once it is back): a
+   * wait that times out meanwhile carries it as its `cause`.
+   */
+  lastConnectionError: unknown;
 
   /**
    * @param backend Decodes payloads and builds keys.
@@ -98,8 +110,15 @@ export class Waiters {
   add(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
     const { signal, onMessage, timeout } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (timeout !== undefined && typeof timeout !== "number") {
+      return Promise.reject(
+        new TypeError(`timeout must be a number of milliseconds, got ${typeof timeout}`),
+      );
+    }
     if (timeout !== undefined && !(timeout >= 0)) {
-      return Promise.reject(new RangeError(`timeout must be a non-negative number of ms`));
+      return Promise.reject(
+        new RangeError(`timeout must be a non-negative number of milliseconds, got ${timeout}`),
+      );
     }
     const key = this.#backend.keys.task(taskId);
     let entry = this.#pending.get(key);
@@ -118,18 +137,22 @@ export class Waiters {
         signal,
         onAbort: undefined,
         deadline: undefined,
+        timeout,
       };
       if (signal) {
         listener.onAbort = () => this.#settle(listener, false, signal.reason);
         signal.addEventListener("abort", listener.onAbort, { once: true });
       }
-      if (timeout !== undefined) {
+      if (timeout !== undefined && timeout !== Infinity) {
         listener.deadline = this.#deadlines.add(Date.now() + timeout, listener);
       }
       pending.listeners.push(listener);
       // A late joiner still sees the state the others have already been told about.
       if (pending.lastMeta) this.#notify(listener, pending.lastMeta);
-      if (isNew) this.#onChange(true);
+      if (isNew) {
+        this.#holdProcess();
+        this.#onChange(true);
+      }
     });
   }
 
@@ -178,6 +201,7 @@ export class Waiters {
     const entry = this.#pending.get(key);
     if (!entry) return;
     this.#pending.delete(key);
+    this.#releaseProcess();
     for (const listener of entry.listeners) this.#finish(listener, ok, value);
     entry.listeners.length = 0;
     this.#onChange(false);
@@ -194,6 +218,7 @@ export class Waiters {
     if (index !== -1) entry.listeners.splice(index, 1);
     if (entry.listeners.length === 0) {
       this.#pending.delete(key);
+      this.#releaseProcess();
       this.#onChange(false);
     }
   }
@@ -205,6 +230,30 @@ export class Waiters {
     this.#deadlines.cancel(listener.deadline);
     if (ok) listener.resolve(value as TaskMeta);
     else listener.reject(value);
+  }
+
+  #timeoutError(listener: Listener): TimeoutError {
+    const taskId = this.#pending.get(listener.key!)?.taskId ?? "?";
+    const cause = this.lastConnectionError;
+    const lost = cause instanceof Error ? `; the connection is down: ${cause.message}` : "";
+    return new TimeoutError(
+      `The operation timed out: waited ${
+        formatMs(listener.timeout ?? 0)
+      } for task ${taskId}${lost}`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  // A pending wait is a reason to stay alive even though the sockets are unref'd when idle: one
+  // long, cheap interval timer does that for all of them.
+  #holdProcess(): void {
+    this.#keepAlive ??= setInterval(() => {}, MAX_TIMER_DELAY);
+  }
+
+  #releaseProcess(): void {
+    if (this.#pending.size > 0 || this.#keepAlive === undefined) return;
+    clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
   }
 
   #notify(listener: Listener, meta: TaskMeta): void {
@@ -221,4 +270,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(3))} s`;
 }
