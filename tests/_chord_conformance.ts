@@ -254,6 +254,114 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     assert.equal(spy.fired.length, 1);
   });
 
+  test(
+    named("a part that brings the count above the total does not fire the body"),
+    async () => {
+      // Celery fires at exact equality only: parts counted before the size was stored can take the
+      // count past the total while the chord keys still exist, and no later part may fire then.
+      for (const ordered of [true, false]) {
+        await using backend = await backendWith({ resultChordOrdered: ordered });
+        const gid = `g-over-${ordered}`;
+        const body = bodySignature(`body-over-${ordered}`, gid);
+        const spy = bodySpy();
+        for (const i of [0, 1, 2]) {
+          const early = await backend.onChordPartReturn(
+            part(`o${i}`, gid, body, i),
+            "SUCCESS",
+            i,
+            spy.options,
+          );
+          assert.deepEqual(early, { status: "waiting", readyCount: i + 1, total: null });
+        }
+        await backend.setChordSize(gid, 2);
+        const over = await backend.onChordPartReturn(
+          part("o3", gid, body, 3),
+          "SUCCESS",
+          3,
+          spy.options,
+        );
+        assert.deepEqual(over, { status: "waiting", readyCount: 4, total: 2 });
+        assert.deepEqual(spy.fired, [], `ordered=${ordered}: no body beyond the total`);
+        assert.equal((await backend.getTaskMeta(`body-over-${ordered}`)).status, "PENDING");
+        assert.equal(
+          (await backend.driver.send(["KEYS", `celery-taskset-meta-${gid}*`]) as unknown[]).length,
+          2,
+          "the .j and .s keys are still there",
+        );
+      }
+    },
+  );
+
+  test(
+    named("a part replayed after the chord fired does not fire the body again"),
+    async () => {
+      for (const ordered of [true, false]) {
+        await using backend = await backendWith({ resultChordOrdered: ordered });
+        const gid = `g-replay-${ordered}`;
+        const body = bodySignature(`body-replay-${ordered}`, gid);
+        await backend.setChordSize(gid, 2);
+        const spy = bodySpy();
+        await backend.onChordPartReturn(part("rp0", gid, body, 0), "SUCCESS", 0, spy.options);
+        const last = await backend.onChordPartReturn(
+          part("rp1", gid, body, 1),
+          "SUCCESS",
+          1,
+          spy.options,
+        );
+        assert.equal(last.status, "fired");
+        // Redelivered parts (acks_late, a worker lost after storing): both of them, again.
+        for (const [id, i] of [["rp1", 1], ["rp0", 0]] as const) {
+          const replay = await backend.onChordPartReturn(
+            part(id, gid, body, i),
+            "SUCCESS",
+            i,
+            spy.options,
+          );
+          assert.equal(replay.status, "waiting");
+          assert.equal(replay.total, null, "the size went with the fired chord");
+        }
+        assert.equal(spy.fired.length, 1, `ordered=${ordered}: the body fired once`);
+        assert.deepEqual(spy.fired[0]!.results, [0, 1]);
+      }
+    },
+  );
+
+  test(
+    named("a part counted after a failed chord neither fires the body nor fails it again"),
+    async () => {
+      // A failed chord keeps its keys (to expire): a later part takes the count past the total.
+      await using backend = await backendWith({ resultChordOrdered: false });
+      const { driver, log } = recording(backend.driver);
+      await using recorded = new RedisBackend(driver, {
+        now: fixedClock,
+        resultChordOrdered: false,
+      });
+      const body = bodySignature("body-ff", "g-ff");
+      await recorded.setChordSize("g-ff", 2);
+      const spy = bodySpy();
+      await recorded.onChordPartReturn(part("ff0", "g-ff", body, 0), "SUCCESS", 0, spy.options);
+      const failed = await recorded.onChordPartReturn(
+        part("ff1", "g-ff", body, 1),
+        "FAILURE",
+        new TaskError("ValueError", ["x"], "builtins"),
+        spy.options,
+      );
+      assert.equal(failed.status, "failed");
+      const bodyWrites = () =>
+        log.filter((c) => c[0] === "SETEX" && c[1] === "celery-task-meta-body-ff").length;
+      assert.equal(bodyWrites(), 1);
+      const late = await recorded.onChordPartReturn(
+        part("ff2", "g-ff", body, 2),
+        "SUCCESS",
+        2,
+        spy.options,
+      );
+      assert.deepEqual(late, { status: "waiting", readyCount: 3, total: 2 });
+      assert.equal(bodyWrites(), 1, "the body's FAILURE is stored once");
+      assert.deepEqual(spy.fired, []);
+    },
+  );
+
   test(named("a request without group or id is skipped, as in Celery"), async () => {
     await using backend = await backendWith();
     const spy = bodySpy();

@@ -7,6 +7,7 @@ import {
   PollingConsumer,
   RedisBackend,
   type RedisBackendOptions,
+  type RedisCommand,
   type RedisDriver,
   TaskError,
   type TaskMeta,
@@ -15,6 +16,68 @@ import {
 import type { DriverFactory } from "./_backend_conformance.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const decoder = new TextDecoder();
+
+/** Waits until `condition` holds, polling every 5 ms; fails naming `what` after `withinMs`. */
+export async function until(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  withinMs = 10_000,
+): Promise<void> {
+  const start = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - start > withinMs) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** How many subscribers the server counts on each channel (`PUBSUB NUMSUB`). */
+export async function subscriberCounts(driver: RedisDriver, names: string[]): Promise<number[]> {
+  const reply = await driver.send(["PUBSUB", "NUMSUB", ...names]) as unknown[];
+  return names.map((_, i) => Number(reply[2 * i + 1]));
+}
+
+/**
+ * Waits until the backend's consumer watches every task: the server reports a subscriber on each
+ * task's channel (pub/sub consumers), or a poll has read every key (the polling consumer).
+ */
+export async function watching(backend: RedisBackend, taskIds: string[]): Promise<void> {
+  const keys = taskIds.map((id) => backend.keys.task(id));
+  if (backend.consumer instanceof PollingConsumer) {
+    const consumer = backend.consumer;
+    const from = consumer.ticks;
+    // A tick counted at `from + 1` started after the waits were added, so it read every key.
+    return await until(`a poll of ${keys.length} keys`, () => consumer.ticks >= from + 2);
+  }
+  for (let i = 0; i < keys.length; i += 500) {
+    const batch = keys.slice(i, i + 500);
+    await until(
+      `subscriptions to ${batch.length} channels`,
+      async () => (await subscriberCounts(backend.driver, batch)).every((n) => n >= 1),
+    );
+  }
+}
+
+/** A driver that counts the commands it is given, by name (transactions as MULTI … EXEC). */
+export function counting(driver: RedisDriver): { driver: RedisDriver; log: string[][] } {
+  const log: string[][] = [];
+  const asText = (command: RedisCommand) =>
+    command.map((a) => a instanceof Uint8Array ? decoder.decode(a) : String(a));
+  const wrapped: RedisDriver = {
+    name: driver.name,
+    send(command) {
+      log.push(asText(command));
+      return driver.send(command);
+    },
+    transaction(commands) {
+      log.push(["MULTI"], ...commands.map(asText), ["EXEC"]);
+      return driver.transaction(commands);
+    },
+    close: () => driver.close(),
+    [Symbol.asyncDispose]: () => driver.close(),
+  };
+  return { driver: wrapped, log };
+}
 
 /** Channels the server has subscriptions for, as `PUBSUB CHANNELS` reports. */
 export async function channels(driver: RedisDriver): Promise<string[]> {
@@ -49,7 +112,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
       const seen: string[] = [];
       const result = backend.asyncResult("w1");
       const waiting = result.get({ onMessage: (m) => seen.push(m.status), timeout: 5000 });
-      await sleep(20);
+      await watching(backend, ["w1"]);
       await backend.markAsStarted("w1", { pid: 1, hostname: "w" });
       await backend.storeResult("w1", { done: 1, total: 2 }, "PROGRESS");
       await backend.markAsRetry("w1", new Error("again"));
@@ -107,14 +170,14 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
       const controller = new AbortController();
       const other = backend.asyncResult("keep").get({ timeout: 5000 });
       const waiting = backend.asyncResult("abort-me").get({ signal: controller.signal });
-      await sleep(30);
+      await watching(backend, ["keep", "abort-me"]);
       controller.abort(new Error("caller gave up"));
       await assert.rejects(waiting, /caller gave up/);
       if (backend.driver.openSubscriber && backend.consumer instanceof PollingConsumer === false) {
-        const start = Date.now();
-        while (
-          (await channels(backend.driver)).length !== 1 && Date.now() - start < 2000
-        ) await sleep(10);
+        await until(
+          "the aborted wait's channel to go",
+          async () => (await channels(backend.driver)).length === 1,
+        );
         assert.deepEqual(await channels(backend.driver), ["celery-task-meta-keep"]);
       }
       await backend.markAsDone("keep", 1);
@@ -126,7 +189,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
   test(named("forget() stops waits on the task and releases its channel"), async () => {
     await using backend = await backendWith();
     const waiting = backend.asyncResult("fg").get();
-    await sleep(30);
+    await watching(backend, ["fg"]);
     await backend.asyncResult("fg").forget();
     await assert.rejects(waiting, /Stopped waiting for task fg/);
     assert.deepEqual(await noChannelsLeft(backend.driver), []);
@@ -138,9 +201,9 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     const iterate = (async () => {
       for await (const meta of backend.asyncResult("st").states()) states.push(meta.status);
     })();
-    await sleep(30);
+    await watching(backend, ["st"]);
     await backend.storeResult("st", { step: 1 }, "PROGRESS");
-    await sleep(20);
+    await until("the PROGRESS state", () => states.length === 1);
     await backend.markAsDone("st", "done");
     await iterate;
     assert.deepEqual(states, ["PROGRESS", "SUCCESS"]);
@@ -238,10 +301,10 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     const iterate = (async () => {
       for await (const [member] of group) order.push(member.id);
     })();
-    await sleep(20);
-    for (const id of ["z", "x", "y"]) {
+    await watching(backend, ["x", "y", "z"]);
+    for (const [i, id] of ["z", "x", "y"].entries()) {
       await backend.markAsDone(id, id);
-      await sleep(15);
+      await until(`member ${id}`, () => order.length === i + 1);
     }
     await iterate;
     assert.deepEqual(order, ["z", "x", "y"]);
@@ -264,7 +327,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     const ids = Array.from({ length: 1000 }, (_, i) => `many-${i}`);
     const seen: TaskMeta[] = [];
     const waits = ids.map((id) => backend.consumer.wait(id, { onMessage: (m) => seen.push(m) }));
-    await sleep(50);
+    await watching(backend, ids);
     await Promise.all(ids.map((id, i) => backend.markAsDone(id, i)));
     const metas = await Promise.all(waits);
     assert.deepEqual(metas.map((m) => m.result), ids.map((_, i) => i));
@@ -272,30 +335,51 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     assert.deepEqual(await noChannelsLeft(backend.driver), []);
   });
 
-  test(named("PollingConsumer reads all pending results with one MGET per tick"), async () => {
-    const driver = await makeDriver();
-    await using backend = new RedisBackend(driver, {
-      consumer: { type: "polling", minInterval: 20, maxInterval: 20, jitter: 0 },
-    });
-    assert.ok(backend.consumer instanceof PollingConsumer);
-    const consumer = backend.consumer;
-    const ids = Array.from({ length: 100 }, (_, i) => `poll-${i}`);
-    const seen: string[] = [];
-    const waits = ids.map((id) =>
-      backend.asyncResult(id).get({ onMessage: (m) => seen.push(m.status) })
-    );
-    await sleep(70);
-    const ticksWhileWaiting = consumer.ticks;
-    await Promise.all(ids.map((id) => backend.markAsDone(id, id)));
-    assert.deepEqual(await Promise.all(waits), ids);
-    // ~70 ms at a 20 ms interval is about 4 ticks for all 100 waiters, not 100 per tick.
-    assert.ok(ticksWhileWaiting >= 2 && ticksWhileWaiting <= 6, `ticks: ${ticksWhileWaiting}`);
-    assert.equal(seen.length, 100);
-  });
+  test(
+    named("PollingConsumer reads all pending results with one MGET per tick, never a GET"),
+    async () => {
+      const inner = await makeDriver();
+      const { driver, log } = counting(inner);
+      // Results are stored through another backend, so the log holds the consumer's reads only.
+      const writer = new RedisBackend(inner);
+      await using backend = new RedisBackend(driver, {
+        consumer: { type: "polling", minInterval: 5, maxInterval: 5, jitter: 0 },
+      });
+      assert.ok(backend.consumer instanceof PollingConsumer);
+      const consumer = backend.consumer;
+      const ids = Array.from({ length: 100 }, (_, i) => `poll-${i}`);
+      const keys = ids.map((id) => backend.keys.task(id));
+      const seen: string[] = [];
+      log.length = 0;
+      const waits = ids.map((id) =>
+        backend.asyncResult(id).get({ onMessage: (m) => seen.push(m.status) })
+      );
+      await until("three polls", () => consumer.ticks >= 3);
+      const reads = log.filter((c) => c[0] === "GET" || c[0] === "MGET");
+      // Every read so far is one MGET of all 100 keys: one per tick, not one GET per waiter.
+      assert.ok(reads.length >= 3, `reads: ${reads.length}`);
+      assert.ok(reads.length <= consumer.ticks, `${reads.length} reads in ${consumer.ticks} ticks`);
+      for (const read of reads) assert.deepEqual(read, ["MGET", ...keys]);
+      await Promise.all(ids.map((id) => writer.markAsDone(id, id)));
+      assert.deepEqual(await Promise.all(waits), ids);
+      assert.equal(seen.length, 100);
+      assert.equal(log.filter((c) => c[0] === "GET").length, 0, "no GET per waiter");
+      assert.equal(log.filter((c) => c[0] === "MGET").length, consumer.ticks, "one MGET a tick");
+    },
+  );
+
+  definePollingRegressions(driverName, makeDriver);
 }
 
-/** Regressions of the polling consumer that do not depend on the driver. */
+const pollingRegressionsDefined = new Set<string>();
+
+/**
+ * Regressions of the polling consumer, run over every driver (defineConsumerConformance() calls
+ * this; a second call for the same driver name adds nothing).
+ */
 export function definePollingRegressions(driverName: string, makeDriver: DriverFactory): void {
+  if (pollingRegressionsDefined.has(driverName)) return;
+  pollingRegressionsDefined.add(driverName);
   test(`${driverName}: PollingConsumer polls for a wait started as the previous one resolves`, async () => {
     await using backend = new RedisBackend(await makeDriver(), {
       consumer: { type: "polling", minInterval: 10, maxInterval: 20 },

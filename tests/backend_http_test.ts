@@ -18,6 +18,7 @@ import {
 } from "../edge.ts";
 import { createBackend as createMainBackend } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
+import { defineChordConformance } from "./_chord_conformance.ts";
 import { defineConsumerConformance } from "./_consumer_conformance.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
@@ -54,6 +55,12 @@ defineBackendConformance("http", async () => {
 
 defineConsumerConformance("http", async () => {
   const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  await driver.send(["FLUSHDB"]);
+  return driver;
+});
+
+defineChordConformance("http", async () => {
+  const driver = httpDriver({ url: rest.url, token: TOKEN });
   await driver.send(["FLUSHDB"]);
   return driver;
 });
