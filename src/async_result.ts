@@ -6,8 +6,11 @@
  */
 import type { RedisBackend } from "./backend.ts";
 import { parseDateDone } from "./date_done.ts";
+import { checkId } from "./keys.ts";
+import { NO_EXCEPTION } from "./refused_exception.ts";
 import type { TaskMeta } from "./meta.ts";
 import { PROPAGATE_STATES, READY_STATES, type TaskState } from "./states.ts";
+import { TaskError } from "./task_error.ts";
 
 /** Options of {@linkcode AsyncResult.get}. */
 export interface GetOptions {
@@ -48,8 +51,7 @@ export class AsyncResult {
    * @param backend The backend to read from.
    */
   constructor(id: string, backend: RedisBackend) {
-    if (typeof id !== "string" || id === "") throw new TypeError("task_id must not be empty");
-    this.id = id;
+    this.id = checkId(id, "task_id");
     this.backend = backend;
   }
 
@@ -145,7 +147,10 @@ export class AsyncResult {
     return (await this.getMeta()).traceback ?? null;
   }
 
-  /** When the task became ready, as a `Date` (naive values read as UTC). */
+  /**
+   * When the task became ready, as a `Date` (naive values read as UTC).
+   * @throws {DecodeError} for a stored date Python refuses too (month 13, Feb 30, hour 25...).
+   */
   async dateDone(): Promise<Date | null> {
     return parseDateDone((await this.getMeta()).date_done);
   }
@@ -203,8 +208,17 @@ export class AsyncResult {
 }
 
 function settled(meta: TaskMeta, propagate: boolean): Promise<unknown> {
-  if (propagate && PROPAGATE_STATES.has(meta.status) && meta.result instanceof Error) {
-    return Promise.reject(meta.result);
+  if (propagate && PROPAGATE_STATES.has(meta.status)) {
+    if (meta.result instanceof Error) return Promise.reject(meta.result);
+    // FAILURE or REVOKED with no exception stored: Python's get() re-raises "nothing", which is
+    // a RuntimeError, never the stored value.
+    const { excType, excModule, message } = NO_EXCEPTION;
+    return Promise.reject(
+      new TaskError(excType, [message], excModule, {
+        taskId: typeof meta.task_id === "string" ? meta.task_id : undefined,
+        state: meta.status,
+      }),
+    );
   }
   return Promise.resolve(meta.result);
 }

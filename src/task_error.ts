@@ -5,6 +5,7 @@
  * @module
  */
 import { DecodeError } from "./errors.ts";
+import { exceptionRecordOf } from "./refused_exception.ts";
 
 /** The exception record Celery stores for RETRY, FAILURE and REVOKED (key order matters). */
 export interface ExceptionInfo {
@@ -81,19 +82,28 @@ export class TaskError extends Error {
 
   /**
    * Rebuilds an error from a stored exception record, as Python's `exception_to_python` does.
-   * @throws {DecodeError} when the record is not an object or lacks `exc_type` (Python raises
-   * there too).
+   *
+   * A record Python cannot rebuild (no `exc_type`, a list, a number, nothing at all) gives the
+   * error Python's `AsyncResult.get()` raises for it instead, e.g. `TypeError` or
+   * `RuntimeError: No active exception to reraise`, with `excModule` `builtins` and a
+   * {@linkcode DecodeError} saying what was stored as its `cause`: such a record never reads as a
+   * result.
    */
   static fromExceptionInfo(info: unknown, options: TaskErrorOptions = {}): TaskError {
-    if (info === null || typeof info !== "object" || Array.isArray(info)) {
-      throw new DecodeError(
-        `Exception information must be an object with exc_type, got ${describe(info)}`,
-      );
+    const outcome = exceptionRecordOf(info);
+    if ("raise" in outcome) {
+      const { excType, excModule, message } = outcome.raise;
+      const what = options.state ? `The ${options.state} record` : "The exception record";
+      const task = options.taskId === undefined ? "" : ` of task ${options.taskId}`;
+      return new TaskError(excType, [message], excModule, {
+        taskId: options.taskId,
+        state: options.state,
+        cause: new DecodeError(
+          `${what}${task} holds no exception Python can rebuild (${describe(info)})`,
+        ),
+      });
     }
-    const record = info as Partial<ExceptionInfo>;
-    if (typeof record.exc_type !== "string" || record.exc_type === "") {
-      throw new DecodeError("Exception information must include the exception type");
-    }
+    const record = outcome.record as Partial<ExceptionInfo> & { exc_type: string };
     const message = record.exc_message;
     const args = Array.isArray(message) ? message : message === undefined ? [] : [message];
     const module = typeof record.exc_module === "string" ? record.exc_module : undefined;
@@ -181,7 +191,8 @@ function pythonRepr(value: unknown): string {
 }
 
 function describe(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return "null";
   if (Array.isArray(value)) return "an array";
-  return typeof value === "string" ? "a string" : typeof value;
+  if (typeof value === "object") return "an object without a string exc_type";
+  return `a ${typeof value}`;
 }
