@@ -19,9 +19,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import { Buffer } from "node:buffer";
-import type { RedisCommand, RedisReply } from "../src/driver.ts";
-import { encodeCommands } from "../src/resp/encode.ts";
-import { RespDecoder } from "../src/resp/decode.ts";
+// The RESP side is tests/_independent_resp.ts, not src/resp/: a codec bug must not be shared by
+// the driver under test and the server it is tested against.
+import { encodeResp2, Resp2Decoder, type Resp2Reply } from "./_independent_resp.ts";
+
+type RedisReply = Resp2Reply;
+type RedisCommand = readonly (string | number | bigint | Uint8Array)[];
 
 /** An error reply from Redis, keeping the server's exact text. */
 export class ServerErrorReply extends Error {
@@ -34,7 +37,7 @@ export class ServerErrorReply extends Error {
 /** A minimal RESP connection: pipelined request/reply, or push mode for pub/sub. */
 export class RespConnection {
   readonly #socket: Socket;
-  readonly #decoder: RespDecoder;
+  readonly #decoder: Resp2Decoder;
   readonly #queue: { resolve(r: RedisReply): void; reject(e: Error): void }[] = [];
   #onPush: ((reply: RedisReply) => void) | undefined;
   #closed = false;
@@ -43,10 +46,10 @@ export class RespConnection {
 
   private constructor(socket: Socket) {
     this.#socket = socket;
-    this.#decoder = new RespDecoder((reply) => {
+    this.#decoder = new Resp2Decoder((reply) => {
       if (this.#onPush) return this.#onPush(reply);
       this.#queue.shift()?.resolve(reply);
-    }, { createError: (message) => new ServerErrorReply(message) });
+    }, (message) => new ServerErrorReply(message));
     socket.on("data", (chunk: Uint8Array) => this.#decoder.feed(chunk));
     socket.on("close", () => {
       this.#closed = true;
@@ -77,7 +80,7 @@ export class RespConnection {
     const replies = commands.map(() =>
       new Promise<RedisReply>((resolve, reject) => this.#queue.push({ resolve, reject }))
     );
-    this.#socket.write(encodeCommands(commands));
+    this.#socket.write(encodeResp2(commands));
     return Promise.all(replies);
   }
 
@@ -88,7 +91,7 @@ export class RespConnection {
 
   /** Writes commands without waiting for replies (push mode). */
   write(commands: readonly RedisCommand[]): void {
-    if (!this.#closed) this.#socket.write(encodeCommands(commands));
+    if (!this.#closed) this.#socket.write(encodeResp2(commands));
   }
 
   /** Closes the socket. */
