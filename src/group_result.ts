@@ -8,6 +8,7 @@ import { AsyncResult, type GetOptions } from "./async_result.ts";
 import type { RedisBackend } from "./backend.ts";
 import { DecodeError } from "./errors.ts";
 import type { ResultTuple, TaskMeta } from "./meta.ts";
+import { DEFAULT_MAX_DEPTH } from "./serialization/decode_limits.ts";
 import { PROPAGATE_STATES, READY_STATES } from "./states.ts";
 
 /** A member of a group: a task's result or a nested group. */
@@ -209,6 +210,16 @@ export class GroupResult {
  * @throws {DecodeError} for anything else.
  */
 export function resultFromTuple(value: unknown, backend: RedisBackend): GroupMember {
+  return fromTuple(value, backend, 0);
+}
+
+/** `resultFromTuple` at a nesting depth: stored tuples are untrusted, so the recursion is bounded. */
+function fromTuple(value: unknown, backend: RedisBackend, depth: number): GroupMember {
+  if (depth >= DEFAULT_MAX_DEPTH) {
+    throw new DecodeError(
+      `A result tuple nests groups and parents deeper than ${DEFAULT_MAX_DEPTH} levels`,
+    );
+  }
   if (!Array.isArray(value) || value.length !== 2) {
     throw new DecodeError("A result tuple must be a two-element array [result, members]");
   }
@@ -220,7 +231,7 @@ export function resultFromTuple(value: unknown, backend: RedisBackend): GroupMem
   // Like Celery, the parent is rebuilt too, so it is written back in the canonical tuple form.
   const parentTuple = parent === null || parent === undefined
     ? null
-    : resultTuple(resultFromTuple(parent, backend));
+    : resultTuple(fromTuple(parent, backend, depth + 1));
   if (nodes === null || nodes === undefined) {
     const result = new AsyncResult(id, backend);
     if (parentTuple !== null) taskParents.set(result, parentTuple);
@@ -229,7 +240,7 @@ export function resultFromTuple(value: unknown, backend: RedisBackend): GroupMem
   if (!Array.isArray(nodes)) throw new DecodeError(`The members of group ${id} are not a list`);
   return new GroupResult(
     id,
-    nodes.map((node) => resultFromTuple(node, backend)),
+    nodes.map((node) => fromTuple(node, backend, depth + 1)),
     backend,
     parentTuple,
   );

@@ -683,7 +683,7 @@ export function decodeKombuJson(
   }
   const preserveFloats = options?.preserveFloats === true;
   const limits = resolveDecodeLimits(options?.limits);
-  if (!preserveFloats) {
+  if (!preserveFloats && !mayExceedItems(text, limits.maxItems)) {
     // Fast path: JSON.parse, then a walk that checks it lost nothing. It throws on NaN/Infinity
     // and rounds big ints; both send the text to the exact parser, which also reports errors.
     let value: unknown;
@@ -711,6 +711,23 @@ export function decodeKombuJson(
     }
   }
   return new Parser(text, preserveFloats, limits.maxDepth, limits.maxItems).parseDocument();
+}
+
+/**
+ * Whether JSON.parse could build more than `maxItems` values from `text` (it cannot be stopped
+ * midway, so such a text goes to the exact parser, which stops at the limit). Every item owns two
+ * characters (the `[`, `{` or `,` before it, and its own first or closing one), so a text of up
+ * to `2 * maxItems` characters cannot; a longer one is counted, brackets and commas inside
+ * strings only overcounting.
+ */
+function mayExceedItems(text: string, maxItems: number): boolean {
+  if (text.length <= 2 * maxItems) return false;
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === 44 || c === 91 || c === 123) && ++count > maxItems) return true;
+  }
+  return false;
 }
 
 function stackExhausted(error: RangeError): DecodeError {

@@ -557,7 +557,7 @@ class Decoder {
     }
     if (size > this.itemsLeft) {
       throw new DecodeError(
-        `Truncated msgpack: the ${kind} at byte ${start} declares ${size} ${
+        `Invalid msgpack: the ${kind} at byte ${start} declares ${size} ${
           kind === "array" ? "items" : "entries"
         }, which exceeds the maxItems limit of ${this.maxItems} values per payload`,
       );
