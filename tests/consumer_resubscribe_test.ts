@@ -38,7 +38,10 @@ test("ResultConsumer reads a result stored while its subscription was lost, afte
     [Symbol.asyncDispose]: () => inner.close(),
   };
   await using backend = new RedisBackend(gated, {
-    consumer: { retryPolicy: { maxRetries: 5, intervalStart: 0, intervalStep: 0.01 } },
+    consumer: {
+      type: "pubsub",
+      retryPolicy: { maxRetries: 5, intervalStart: 0, intervalStep: 0.01 },
+    },
   });
   const key = backend.keys.task("gap-1");
   const waiting = backend.asyncResult("gap-1").get({ timeout: 10_000 });

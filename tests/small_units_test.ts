@@ -101,7 +101,10 @@ test("chainElementRequest() maps a signature's options to the request Celery sto
   });
   // Missing or mistyped options are left out, not guessed.
   assert.deepEqual(
-    chainElementRequest({ task: "proj.x", options: { task_id: "", group_index: "1" } }),
+    chainElementRequest({
+      task: "proj.x",
+      options: { task_id: "", group_index: "1" as unknown as number },
+    }),
     { children: [], retries: 0, task: "proj.x" },
   );
 });
