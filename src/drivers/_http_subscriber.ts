@@ -76,6 +76,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** One server-sent-events request carrying a fixed set of channels. */
 class Stream {
   readonly channels: ReadonlySet<string>;
+  // The channels by the form the stream spells them back in (usually one per form).
+  readonly #byWire = new Map<string, string[]>();
+  // Without commas in channel names, a message's channel ends at its first comma.
+  readonly #wireHasComma: boolean;
+  readonly context: HttpSubscriberContext;
+  readonly onMessage: (channel: string, payload: Uint8Array, exact: boolean) => void;
+  readonly onEnd: (stream: Stream, error: Error) => void;
   readonly #controller = new AbortController();
   readonly #confirmed = new Set<string>();
   #ended = false;
@@ -85,12 +92,20 @@ class Stream {
 
   constructor(
     channels: readonly string[],
-    private readonly context: HttpSubscriberContext,
-    private readonly onMessage: (channel: string, payload: Uint8Array, exact: boolean) => void,
-    private readonly onEnd: (stream: Stream, error: Error) => void,
+    context: HttpSubscriberContext,
+    onMessage: (channel: string, payload: Uint8Array, exact: boolean) => void,
+    onEnd: (stream: Stream, error: Error) => void,
     confirmTimeout: number,
   ) {
+    this.context = context;
+    this.onMessage = onMessage;
+    this.onEnd = onEnd;
     this.channels = new Set(channels);
+    for (const channel of this.channels) {
+      const wire = onTheWire(channel);
+      this.#byWire.set(wire, [...(this.#byWire.get(wire) ?? []), channel]);
+    }
+    this.#wireHasComma = [...this.#byWire.keys()].some((wire) => wire.includes(","));
     this.ready = new Promise<void>((resolve, reject) => {
       this.#confirm = resolve;
       this.#fail = reject;
@@ -188,21 +203,43 @@ class Stream {
 
   #event(data: string): void {
     const first = data.indexOf(",");
-    const second = data.indexOf(",", first + 1);
-    if (first === -1 || second === -1) return;
+    if (first === -1) return;
     const type = data.slice(0, first);
-    const channel = data.slice(first + 1, second);
-    const rest = data.slice(second + 1);
     if (type === "subscribe") {
-      if (this.channels.has(channel)) this.#confirmed.add(channel);
+      // `subscribe,<channel>,<count>`: the channel may hold commas, the count cannot.
+      const last = data.lastIndexOf(",");
+      if (last <= first) return;
+      const named = this.#byWire.get(data.slice(first + 1, last)) ?? [];
+      for (const channel of named) this.#confirmed.add(channel);
       if (this.#confirmed.size === this.channels.size) this.#confirm();
     } else if (type === "message") {
+      // `message,<channel>,<payload>`: a channel may hold commas (and so may the payload), so the
+      // line is matched against the channels this stream carries, not split at a comma.
+      const rest = data.slice(first + 1);
+      const wires = this.#wireHasComma
+        ? [...this.#byWire.keys()].filter((wire) => rest.startsWith(`${wire},`))
+        : [rest.slice(0, rest.indexOf(","))].filter((wire) => this.#byWire.has(wire));
+      const channels = wires.flatMap((wire) => this.#byWire.get(wire)!);
+      if (channels.length === 0) return;
+      if (channels.length > 1) {
+        // Channels such as "a" and "a,b" (or "a\rb" and "a\nb") both fit: read each key.
+        for (const channel of channels) this.onMessage(channel, new Uint8Array(), false);
+        return;
+      }
+      const [wire, channel] = [wires[0]!, channels[0]!];
+      const payload = rest.slice(wire.length + 1);
       // The stream carries text: bytes that were not UTF-8 arrive as U+FFFD, and line breaks
       // cannot be told apart. Such a payload is not trusted: the key is read instead.
-      const exact = !rest.includes("\uFFFD") && !rest.includes("\n");
-      this.onMessage(channel, encoder.encode(rest), exact);
+      const exact = !payload.includes("\uFFFD") && !payload.includes("\n");
+      this.onMessage(channel, encoder.encode(payload), exact);
     }
   }
+}
+
+// SSE splits a data line at CR, LF and CRLF, and the reader joins the pieces with LF: that is how
+// a channel holding line breaks comes back.
+function onTheWire(channel: string): string {
+  return channel.replace(/\r\n|\r/g, "\n");
 }
 
 /** The HTTP driver's {@linkcode Subscriber}: streams when it can, polls when it must. */
