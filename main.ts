@@ -3,17 +3,20 @@
  * client does, and prints them, on the in-memory driver or, with `--url`, on a real Redis.
  *
  *     deno run -A main.ts [--url redis://localhost:6379/1] [--celery-version 5.6]
- *     bun main.ts [--url …]
+ *     deno run -A main.ts --web [--port 8000]   # a page that follows a task live (sseResponse)
+ *     bun main.ts [--url …] [--web]
  *
  * @module
  */
 import process from "node:process";
 import { runResultCommand } from "./src/cli/result_command.ts";
+import { startWebDemo } from "./demo/web_demo.ts";
 import {
   type CeleryVersion,
   createBackend,
   maskUrl,
   PyDecimal,
+  type RedisBackend,
   TaskError,
   type TaskMeta,
 } from "./mod.ts";
@@ -21,12 +24,19 @@ import {
 interface DemoArgs {
   url: string;
   celeryVersion: CeleryVersion;
+  web: boolean;
+  port: number | undefined;
 }
+
+const USAGE = "usage: main.ts [--url redis://host:port/db] [--celery-version 5.2|5.3|5.4|5.5|5.6]" +
+  " [--web [--port N]]";
 
 function parseArgs(argv: string[]): DemoArgs | string {
   const args: DemoArgs = {
     url: process.env.CELERY_RESULT_BACKEND ?? "memory://",
     celeryVersion: "5.6",
+    web: false,
+    port: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -37,10 +47,18 @@ function parseArgs(argv: string[]): DemoArgs | string {
     };
     if (arg === "--url") args.url = value();
     else if (arg === "--celery-version") args.celeryVersion = value() as CeleryVersion;
-    else if (arg === "-h" || arg === "--help") {
-      return "usage: main.ts [--url redis://host:port/db] [--celery-version 5.2|5.3|5.4|5.5|5.6]";
-    } else throw new TypeError(`Unknown argument ${arg} (try --help)`);
+    else if (arg === "--web") args.web = true;
+    else if (arg === "--port") {
+      const text = value();
+      const port = Number(text);
+      if (!/^\d+$/.test(text) || port > 65535) {
+        throw new RangeError(`--port must be an integer from 0 to 65535, got ${text}`);
+      }
+      args.port = port;
+    } else if (arg === "-h" || arg === "--help") return USAGE;
+    else throw new TypeError(`Unknown argument ${arg} (try --help)`);
   }
+  if (args.port !== undefined && !args.web) throw new TypeError("--port needs --web");
   return args;
 }
 
@@ -74,6 +92,7 @@ async function main(): Promise<number> {
       maskUrl(args.url)
     } (${backend.driver.name} driver), Celery ${args.celeryVersion} format\n`,
   );
+  if (args.web) return await serveWebDemo(backend, args.port);
 
   const run = `demo-${Date.now().toString(36)}`;
   const request = { task: "demo.add", args: [2, 3], kwargs: {}, hostname: "ts@demo", retries: 0 };
@@ -130,6 +149,18 @@ async function main(): Promise<number> {
   console.log(lines.slice(0, 2).join("\n"));
 
   await Promise.all([...ids, follow].map((id) => backend.forget(id)));
+  return 0;
+}
+
+/** Serves the web demo until Ctrl-C (SIGINT) or SIGTERM. */
+async function serveWebDemo(backend: RedisBackend, port: number | undefined): Promise<number> {
+  await using demo = await startWebDemo(backend, { port });
+  console.log(`Web demo: ${demo.url}  (open it in a browser; Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  console.log("Stopped.");
   return 0;
 }
 
