@@ -2,7 +2,8 @@
 // playwright-core) opens a page whose EventSource follows a Celery task's states, served by a
 // small loopback server that turns each request into sseResponse() over the HTTP driver and the
 // local Upstash REST server. The page must show every PROGRESS update and then the result, also
-// when a deadline cuts the stream and the browser reconnects.
+// when a deadline cuts the stream and the browser reconnects. The demo's web mode (`main.ts
+// --web`, a child process) is opened the same way and must show its task's every state.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
@@ -15,6 +16,7 @@ import { createBackend, type RedisBackend, sseResponse } from "../edge.ts";
 import { projectRoot, requirement } from "./_env.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
+import { startDemo } from "./_demo_process.ts";
 
 const chromiumBin = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const playwrightDir = join(projectRoot, "node_modules/playwright-core");
@@ -197,4 +199,33 @@ test("sseResponse() with a deadline: the browser reconnects and still sees every
     'SUCCESS {"answer":42}',
   ]);
   assert.ok(opens >= 2, `opens: ${opens}`);
+});
+
+test("main.ts --web: the demo page shows every PROGRESS, then the result", { skip }, async () => {
+  const demo = startDemo(["--web", "--port", "0"]);
+  const context = browser.contexts()[0] ?? await browser.newContext();
+  const page = await context.newPage();
+  try {
+    const [, url] = await demo.waitFor(/^Web demo: (http:\/\/127\.0\.0\.1:\d+\/)/m);
+    await page.goto(url);
+    await page.waitForFunction('document.body.dataset.done === "SUCCESS"', { timeout: 30_000 });
+    const log: string[] = await page.evaluate(
+      '[...document.querySelectorAll("#log li")].map((item) => item.textContent)',
+    );
+    assert.deepEqual(log, [
+      "PENDING",
+      "STARTED",
+      "PROGRESS 1/5",
+      "PROGRESS 2/5",
+      "PROGRESS 3/5",
+      "PROGRESS 4/5",
+      "PROGRESS 5/5",
+      'SUCCESS {"answer":42,"steps":5}',
+    ]);
+    assert.equal(await page.evaluate('document.getElementById("bar").value'), 5);
+  } finally {
+    await page.close();
+    process.kill(demo.child.pid!, "SIGTERM");
+    await demo.exited;
+  }
 });
