@@ -180,14 +180,16 @@ export class RespDecoder {
   /** A header line split across chunks: its parts so far (copied), joined once it ends. */
   #lineParts: Uint8Array[] | null = null;
   #lineLength = 0;
-  /** A bulk string split across chunks: a buffer grown as bytes arrive, and how much is filled. */
+  /**
+   * A bulk string split across chunks: a buffer grown as bytes arrive, and how many bytes of it
+   * and then of its trailing CRLF have arrived (it is emitted once the CRLF is checked, as when
+   * it arrives whole).
+   */
   #bulk: Uint8Array | null = null;
   #bulkAt = 0;
   /** The last bulk header's length and type byte (`$`, `!` or `=`). */
   #bulkLen = 0;
   #bulkType = DOLLAR;
-  /** Bytes of a bulk string's trailing CRLF still to check and skip (2: CR next, 1: LF next). */
-  #skip = 0;
 
   /**
    * Open aggregates: their element arrays (filled by appending, never sized by the header), the
@@ -219,7 +221,7 @@ export class RespDecoder {
 
   /** Whether a reply has been partly received (bytes are buffered waiting for more). */
   get partial(): boolean {
-    return this.#lineParts !== null || this.#bulk !== null || this.#skip > 0 || this.#depth > 0;
+    return this.#lineParts !== null || this.#bulk !== null || this.#depth > 0;
   }
 
   /** Forgets any partly received reply (after the connection it came from is gone). */
@@ -228,7 +230,6 @@ export class RespDecoder {
     this.#lineLength = 0;
     this.#bulk = null;
     this.#bulkAt = 0;
-    this.#skip = 0;
     this.#items.length = 0;
     this.#next.length = 0;
     this.#want.length = 0;
@@ -271,7 +272,6 @@ export class RespDecoder {
       pos = this.#fillBulk(chunk, pos);
       if (this.#bulk !== null) return;
     }
-    if (this.#skip > 0) pos = this.#skipCrlf(chunk, pos);
 
     while (pos < end) {
       if (chunk[pos] === DOLLAR) {
@@ -319,7 +319,6 @@ export class RespDecoder {
           this.#startBulk(end - pos);
           pos = this.#fillBulk(chunk, pos);
           if (this.#bulk !== null) return;
-          pos = this.#skipCrlf(chunk, pos);
         }
       } else if (value !== NONE) {
         this.#emit(value);
@@ -372,37 +371,39 @@ export class RespDecoder {
     this.#bulkAt = 0;
   }
 
-  /** Copies what the chunk holds of the pending bulk string; emits it when complete. */
+  /**
+   * Copies what the chunk holds of the pending bulk string and checks its trailing CRLF; emits it
+   * when both are complete. Returns the position after what it consumed.
+   */
   #fillBulk(chunk: Uint8Array, pos: number): number {
+    const len = this.#bulkLen;
     let bulk = this.#bulk!;
-    const at = this.#bulkAt;
-    const need = this.#bulkLen - at;
-    const take = Math.min(need, chunk.length - pos);
-    if (at + take > bulk.length) {
-      // Doubling keeps the copying linear; the declared length caps the growth.
-      const grown = new Uint8Array(Math.min(this.#bulkLen, Math.max(2 * bulk.length, at + take)));
-      grown.set(bulk.subarray(0, at));
-      this.#bulk = bulk = grown;
-    }
-    bulk.set(pos === 0 && take === chunk.length ? chunk : chunk.subarray(pos, pos + take), at);
-    this.#bulkAt = at + take;
-    if (take < need) return chunk.length;
-    this.#bulk = null;
-    this.#skip = 2;
-    this.#emit(this.#finishBulk(bulk));
-    return pos + take;
-  }
-
-  /** Checks and skips what is left of a split bulk string's trailing CRLF. */
-  #skipCrlf(chunk: Uint8Array, pos: number): number {
+    let at = this.#bulkAt;
     let p = pos;
-    while (this.#skip > 0 && p < chunk.length) {
-      if (chunk[p] !== (this.#skip === 2 ? CR : LF)) {
+    if (at < len) {
+      const take = Math.min(len - at, chunk.length - p);
+      if (at + take > bulk.length) {
+        // Doubling keeps the copying linear; the declared length caps the growth.
+        const grown = new Uint8Array(Math.min(len, Math.max(2 * bulk.length, at + take)));
+        grown.set(bulk.subarray(0, at));
+        this.#bulk = bulk = grown;
+      }
+      bulk.set(p === 0 && take === chunk.length ? chunk : chunk.subarray(p, p + take), at);
+      at += take;
+      p += take;
+    }
+    // The trailing CRLF: at === len expects CR, at === len + 1 expects LF.
+    while (at >= len && at < len + 2 && p < chunk.length) {
+      if (chunk[p] !== (at === len ? CR : LF)) {
         throw protocolError("bulk string longer than declared");
       }
+      at++;
       p++;
-      this.#skip--;
     }
+    this.#bulkAt = at;
+    if (at < len + 2) return p;
+    this.#bulk = null;
+    this.#emit(this.#finishBulk(bulk));
     return p;
   }
 
