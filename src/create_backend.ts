@@ -100,7 +100,9 @@ export interface CreateBackendOptions extends RedisBackendOptions, RedisConnecti
  *
  * @param url The backend URL, as in Celery's `result_backend` setting.
  * @param options Celery settings (see {@linkcode RedisBackendOptions}), transport options and
- * connection overrides.
+ * connection overrides. Units differ as in Celery: `socketTimeout`, `socketConnectTimeout`,
+ * `healthCheckInterval` (and the URL's query) are seconds; `connection`'s timeouts are
+ * milliseconds, as everywhere else in the TypeScript API.
  * @returns A backend that owns its driver: closing the backend closes it.
  * @throws {TypeError} for a malformed URL, an unsupported scheme or a missing `masterName` (the
  * message hides passwords).

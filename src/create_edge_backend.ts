@@ -26,7 +26,8 @@ export interface CreateEdgeBackendOptions extends RedisBackendOptions, HttpUrlOp
  * - `memory://`: the in-memory driver.
  *
  * @param url The REST URL, or `memory://`, or nothing to read the environment.
- * @param options Celery settings and HTTP driver settings (`token`, `env`, `streaming`, …).
+ * @param options Celery settings and HTTP driver settings (`token`, `env`, `streaming`, …;
+ * `requestTimeout` in milliseconds, `resultExpires` in seconds as in Celery).
  * @returns A backend that owns its driver.
  * @throws {TypeError} for `redis://` and other schemes that need a TCP socket, or a missing token.
  *

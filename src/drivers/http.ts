@@ -211,7 +211,7 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  * with `@upstash/redis`. Nothing is sent until the first command.
  *
  * @param options The service (a client, `url` and `token`, or an `env` to read them from) and
- * how requests are retried, timed out and waited on.
+ * how requests are retried, timed out (`requestTimeout`, in milliseconds) and waited on.
  * @returns The driver.
  * @throws {TypeError} when no URL or token can be found, or the URL is not http(s).
  * @throws {RangeError} when `readRetries` or `requestTimeout` is out of range.

@@ -111,7 +111,9 @@ export interface SentinelDriver extends RedisDriver {
 /**
  * Creates a driver for a Redis service monitored by Sentinel.
  *
- * @param options The sentinels, the service name, and the master's connection settings.
+ * @param options The sentinels, the service name, and the master's connection settings (every
+ * timeout in milliseconds; the URL's query and Celery's settings, read by `createBackend()`, are
+ * in seconds).
  * @returns The driver; it connects on first use.
  * @throws {TypeError} without sentinels or a master name.
  * @throws {RangeError} for out-of-range numbers.

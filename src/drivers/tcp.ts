@@ -202,7 +202,8 @@ export interface TcpDriver extends RedisDriver {
 /**
  * Creates a Redis driver that speaks RESP2 over TCP or a unix socket, on Deno or Bun.
  *
- * @param options Where to connect and how to authenticate.
+ * @param options Where to connect and how to authenticate; timeouts and intervals in
+ * milliseconds (Celery's settings and the URL's query, read by `createBackend()`, are seconds).
  * @returns The driver; it connects on first use.
  * @throws {RangeError} when `port`, `db` or a timeout is out of range.
  * @throws {TypeError} when `username` is given without `password`, when `clientName` has spaces,
