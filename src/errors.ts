@@ -134,3 +134,16 @@ export class TimeoutError extends CeleryBackendError {
     this.name = "TimeoutError";
   }
 }
+
+/**
+ * `maxConnections` leaves no room for a connection that is needed (as redis-py's
+ * `MaxConnectionsError`): waiting for results needs a subscriber connection and a command
+ * connection. Retrying cannot fix it, so it fails at once.
+ */
+export class MaxConnectionsError extends RedisConnectionError {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "MaxConnectionsError";
+  }
+}

@@ -29,6 +29,8 @@ interface BunSocket {
   end(): void;
   terminate?(): void;
   setNoDelay?(noDelay?: boolean): boolean;
+  ref?(): void;
+  unref?(): void;
 }
 
 /** The socket callbacks Bun calls (`this`-free: each gets the socket first). */
@@ -74,6 +76,15 @@ function bun(): BunNet {
  */
 export function readTextFileBun(path: string): Promise<string> {
   return bun().file(path).text();
+}
+
+/**
+ * Lets the process exit while the timer is pending (Bun's timers have `unref()`).
+ *
+ * @param timer What `setTimeout` returned.
+ */
+export function unrefTimerBun(timer: ReturnType<typeof setTimeout>): void {
+  (timer as unknown as { unref?: () => void }).unref?.();
 }
 
 /** Whether a certificate error is only about the host name (accepted by `verify: "chain"`). */
@@ -214,6 +225,14 @@ class BunTransport implements Transport {
     } else if (written < bytes.length) {
       this.#pending.push(bytes.subarray(written));
     }
+  }
+
+  ref(): void {
+    if (!this.#closed) this.#socket?.ref?.();
+  }
+
+  unref(): void {
+    if (!this.#closed) this.#socket?.unref?.();
   }
 
   drain(): void {

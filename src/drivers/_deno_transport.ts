@@ -39,6 +39,8 @@ interface DenoConn {
   write(bytes: Uint8Array): Promise<number>;
   close(): void;
   setNoDelay?(noDelay?: boolean): void;
+  ref?(): void;
+  unref?(): void;
 }
 
 /** The part of `Deno.TlsConn` used here. */
@@ -67,6 +69,7 @@ interface DenoNet {
     unsafelyDisableHostnameVerification?: boolean;
   }): Promise<DenoTlsConn>;
   readTextFile(path: string): Promise<string>;
+  unrefTimer?(id: number): void;
 }
 
 /** The part of a `node:tls` socket used for `verify: "none"`. */
@@ -81,6 +84,8 @@ interface NodeSocket {
   once(event: "secureConnect", listener: () => void): unknown;
   once(event: "error", listener: (error: Error) => void): unknown;
   removeAllListeners(event?: string): unknown;
+  ref?(): unknown;
+  unref?(): unknown;
 }
 
 /** The part of `node:tls` used for `verify: "none"`. */
@@ -107,6 +112,18 @@ function deno(): DenoNet {
  */
 export function readTextFileDeno(path: string): Promise<string> {
   return deno().readTextFile(path);
+}
+
+/**
+ * Lets the process exit while the timer is pending: Deno's timers are numbers (`Deno.unrefTimer`),
+ * or objects with `unref()` under its Node compatibility.
+ *
+ * @param timer What `setTimeout` returned.
+ */
+export function unrefTimerDeno(timer: ReturnType<typeof setTimeout>): void {
+  const handle = timer as unknown as number | { unref?: () => void };
+  if (typeof handle === "number") deno().unrefTimer?.(handle);
+  else handle.unref?.();
 }
 
 /** Slab size; doubled (up to the maximum) while reads keep filling a whole slab. */
@@ -243,6 +260,14 @@ class DenoTransport implements Transport {
     this.#writing = this.#writeLoop(bytes);
   }
 
+  ref(): void {
+    if (!this.#closed) this.#conn.ref?.();
+  }
+
+  unref(): void {
+    if (!this.#closed) this.#conn.unref?.();
+  }
+
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
@@ -345,6 +370,14 @@ class NodeTransport implements Transport {
 
   write(bytes: Uint8Array): void {
     if (!this.#closed && bytes.length > 0) this.#socket.write(bytes);
+  }
+
+  ref(): void {
+    this.#socket.ref?.();
+  }
+
+  unref(): void {
+    this.#socket.unref?.();
   }
 
   async close(): Promise<void> {

@@ -20,12 +20,14 @@
  *   `undefined` for a clean end of stream), and never after `close()` was called.
  * - `close()` is idempotent and resolves once the socket is released (the read loop has stopped),
  *   so tests that check for leaked resources pass.
+ * - `unref()` lets the process exit while the socket is open and idle; `ref()` undoes it. The
+ *   driver unrefs a connection that owes no reply, so a script that forgets `close()` still ends.
  *
  * @module
  */
 
-import { connectBun, readTextFileBun } from "./_bun_transport.ts";
-import { connectDeno, readTextFileDeno } from "./_deno_transport.ts";
+import { connectBun, readTextFileBun, unrefTimerBun } from "./_bun_transport.ts";
+import { connectDeno, readTextFileDeno, unrefTimerDeno } from "./_deno_transport.ts";
 
 /**
  * TLS settings of a connection. Certificates and keys are PEM text (the driver reads files before
@@ -81,6 +83,10 @@ export interface Transport {
   write(bytes: Uint8Array): void;
   /** Closes the connection. Idempotent; `onClose` is not called afterwards. */
   close(): Promise<void>;
+  /** Keeps the process alive while the connection is open (the default). */
+  ref?(): void;
+  /** Lets the process exit even though the connection is open. */
+  unref?(): void;
 }
 
 /**
@@ -162,6 +168,8 @@ export interface RuntimeAdapter {
   readonly freshChunks: boolean;
   /** Reads a text file (TLS certificates and keys named by path, as Celery's `ssl_*` settings do). */
   readonly readTextFile: (path: string) => Promise<string>;
+  /** Lets the process exit while a `setTimeout` timer is pending (for periodic health checks). */
+  readonly unrefTimer: (timer: ReturnType<typeof setTimeout>) => void;
 }
 
 /**
@@ -174,10 +182,20 @@ export interface RuntimeAdapter {
 export function runtimeAdapter(): RuntimeAdapter {
   const runtime = globalThis as { Deno?: unknown; Bun?: unknown };
   if (runtime.Bun !== undefined) {
-    return { connect: connectBun, freshChunks: false, readTextFile: readTextFileBun };
+    return {
+      connect: connectBun,
+      freshChunks: false,
+      readTextFile: readTextFileBun,
+      unrefTimer: unrefTimerBun,
+    };
   }
   if (runtime.Deno !== undefined) {
-    return { connect: connectDeno, freshChunks: true, readTextFile: readTextFileDeno };
+    return {
+      connect: connectDeno,
+      freshChunks: true,
+      readTextFile: readTextFileDeno,
+      unrefTimer: unrefTimerDeno,
+    };
   }
   throw new TypeError("The TCP driver needs Deno or Bun: neither global was found");
 }

@@ -30,6 +30,7 @@ import type {
 } from "../driver.ts";
 import {
   BackendClosedError,
+  MaxConnectionsError,
   RedisAuthenticationError,
   RedisConnectionError,
   RedisProtocolError,
@@ -574,6 +575,8 @@ class Connection {
   #tls = false;
   /** SELECT was refused: the replies still owed by the handshake, then `CONFIG GET databases`. */
   #missingDb: { db: number; refusal: RedisReplyError; skip: number } | undefined;
+  /** Whether the socket is unref'd: it owes no reply, so it must not keep the process alive. */
+  #idle = false;
 
   /** Resolves when the handshake succeeded; rejects when the connection failed before. */
   readonly ready: Promise<void>;
@@ -735,6 +738,7 @@ class Connection {
     this.#connectTimer = undefined;
     this.#state = READY;
     this.#readyResolve();
+    if (this.load === 0) this.#setIdle(true);
     if (settings.healthCheckInterval !== undefined) this.#scheduleHealthCheck();
     if (this.#outLen > this.#outStart) this.#flush();
   }
@@ -767,6 +771,14 @@ class Connection {
   #scheduleHealthCheck(): void {
     const interval = this.#settings.healthCheckInterval!;
     this.#healthTimer = setTimeout(this.#healthTick, Math.max(1, Math.floor(interval / 3)));
+    this.#runtime.unrefTimer(this.#healthTimer);
+  }
+
+  // A script that forgets close() still exits: only a connection owing replies holds the process.
+  #setIdle(idle: boolean): void {
+    this.#idle = idle;
+    if (idle) this.#transport?.unref?.();
+    else this.#transport?.ref?.();
   }
 
   #healthTick = (): void => {
@@ -839,6 +851,7 @@ class Connection {
   }
 
   #enqueue(resolve: Resolve, reject: Reject, meta: Meta): void {
+    if (this.#idle) this.#setIdle(false);
     this.#resolves.push(resolve);
     this.#rejects.push(reject);
     this.#metas.push(meta);
@@ -876,7 +889,11 @@ class Connection {
       const now = Date.now();
       const sentAt = this.#sentAt;
       for (let i = this.#flushed; i < this.#resolves.length; i++) sentAt[i] = now;
-      if (this.#timer === undefined) this.#timer = setTimeout(this.#checkTimeout, timeout);
+      if (this.#timer === undefined) {
+        this.#timer = setTimeout(this.#checkTimeout, timeout);
+        // Outlives the replies it watches; the socket, ref'd while they are owed, holds the process.
+        this.#runtime.unrefTimer(this.#timer);
+      }
     }
     this.#flushed = this.#resolves.length;
     this.#transport!.write(bytes);
@@ -1048,6 +1065,7 @@ class Connection {
       this.#sentAt.length = 0;
       this.#head = 0;
       this.#flushed -= length;
+      if (this.#state === READY) this.#setIdle(true);
       return;
     }
     this.#head = head;
@@ -1151,8 +1169,9 @@ class TcpDriverImpl implements TcpDriverInternals {
     const room = max === undefined ? 1 - live : max - live - this.#subscribers.size;
     if (best !== undefined && (best.load === 0 || room <= 0)) return best;
     if (best === undefined && room <= 0) {
-      throw new RedisConnectionError(
-        `Too many connections: maxConnections (${max}) are all held by subscribers`,
+      throw new MaxConnectionsError(
+        `Too many connections: maxConnections (${max}) are all held by subscribers, leaving ` +
+          "none for commands (waiting for results needs a subscriber and a command connection)",
       );
     }
     const connection = new Connection(this.#settings, null);
@@ -1209,6 +1228,13 @@ class TcpDriverImpl implements TcpDriverInternals {
   async openSubscriber(handlers: SubscriberHandlers): Promise<Subscriber> {
     if (this.#closing !== null) throw new BackendClosedError();
     const max = this.#settings.maxConnections;
+    if (max !== undefined && max < 2) {
+      // A subscriber would leave no connection for the reads that waiting needs.
+      throw new MaxConnectionsError(
+        `maxConnections (${max}) is too small to wait for results: the subscriber needs a ` +
+          "connection of its own besides the command connection (set it to 2 or more)",
+      );
+    }
     if (max !== undefined) {
       const live = this.#pool.filter((c) => !c.dead);
       if (live.length + this.#subscribers.size >= max) {
