@@ -87,6 +87,7 @@ export {
   ContentDisallowedError,
   DecodeError,
   EncodeError,
+  MaxConnectionsError,
   RedisAuthenticationError,
   RedisConnectionError,
   RedisProtocolError,

@@ -187,7 +187,8 @@ export function isUnrecoverableError(error: unknown): boolean {
     if (e instanceof RedisAuthenticationError || e instanceof BackendClosedError) return true;
     if (e instanceof RedisReplyError) {
       if (e.code === "NOPERM" || e.code === "NOAUTH" || e.code === "WRONGPASS") return true;
-      if (/DB index is out of range|invalid DB index/i.test(e.message)) return true;
+      // A database the server does not have (redis' "DB index is out of range").
+      if (e.command === "SELECT" || /DB index is out of range/i.test(e.message)) return true;
     }
     if (UNRECOVERABLE_NAMES.has(e.name)) return true;
   }

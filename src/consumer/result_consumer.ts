@@ -132,6 +132,8 @@ export class ResultConsumer implements ResultWaiter {
     await Promise.resolve();
     while (this.#dirty && !this.#stopped && !this.#reconnecting) {
       this.#dirty = false;
+      // Nothing to (un)subscribe (e.g. every wait just failed): no connection is opened for it.
+      if (this.#waiters.size === 0 && this.#subscribed.size === 0) continue;
       const subscriber = await this.#connect();
       const stale = [...this.#subscribed].filter((key) => !this.#waiters.has(key));
       if (stale.length > 0) {

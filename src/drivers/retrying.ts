@@ -19,8 +19,14 @@ import type {
   Subscriber,
   SubscriberHandlers,
 } from "../driver.ts";
-import { BackendClosedError, RedisAuthenticationError } from "../errors.ts";
-import { ensure, type EnsureOptions, isConnectionLevelError, type RetryPolicy } from "../retry.ts";
+import { BackendClosedError } from "../errors.ts";
+import {
+  ensure,
+  type EnsureOptions,
+  isConnectionLevelError,
+  isUnrecoverableError,
+  type RetryPolicy,
+} from "../retry.ts";
 
 /** Which commands {@linkcode retryingDriver} resends. */
 export type RetryScope = "idempotent" | "writes";
@@ -56,13 +62,26 @@ export interface RetryingDriverOptions {
 export interface RetryingDriver extends RedisDriver {
   /** The wrapped driver. */
   readonly driver: RedisDriver;
+  /**
+   * Runs a sequence of commands as one unit under the retry policy: `fn` gets the wrapped driver
+   * (whose commands are not retried one by one) and is run again from the start after a
+   * connection error. For sequences that are safe to repeat, such as the backend's guarded
+   * store (read the stored state, then SETEX + PUBLISH).
+   */
+  retrying<T>(fn: (driver: RedisDriver) => Promise<T>): Promise<T>;
+}
+
+/** Whether a driver is a {@linkcode RetryingDriver}. */
+export function isRetryingDriver(driver: RedisDriver): driver is RetryingDriver {
+  return typeof (driver as Partial<RetryingDriver>).retrying === "function";
 }
 
 /**
  * Wraps a driver so that commands safe to resend are retried on connection errors.
  *
- * Not retried: errors Redis answers with (`RedisReplyError`), refused credentials
- * (`RedisAuthenticationError`), refused TLS certificates, and anything after `close()` (pending
+ * Not retried: errors Redis answers with (`RedisReplyError`, but `LOADING`), refused credentials
+ * (`RedisAuthenticationError`), refused TLS certificates, a missing runtime permission,
+ * `MaxConnectionsError`, and anything after `close()` (pending
  * retries then reject with `BackendClosedError`). Subscribers are passed through: the result
  * consumer reconnects them itself, by the same policy.
  *
@@ -118,6 +137,9 @@ export function retryingDriver(
         ? retried(() => driver.transaction(commands))
         : driver.transaction(commands);
     },
+    retrying<T>(fn: (inner: RedisDriver) => Promise<T>): Promise<T> {
+      return retried(() => fn(driver));
+    },
     async close(): Promise<void> {
       if (!closed.signal.aborted) closed.abort();
       await driver.close();
@@ -133,10 +155,12 @@ export function retryingDriver(
   return wrapper;
 }
 
-/** Whether an error is a connection failure worth retrying (not refused credentials or TLS). */
+/**
+ * Whether an error is a connection failure worth retrying: not refused credentials, TLS, a
+ * missing permission or too few connections (see `isUnrecoverableError()`).
+ */
 export function isRetryableError(error: unknown): boolean {
-  if (!isConnectionLevelError(error) || error instanceof RedisAuthenticationError) return false;
-  return ((error as Error).cause as { name?: unknown } | undefined)?.name !== "TlsError";
+  return isConnectionLevelError(error) && !isUnrecoverableError(error);
 }
 
 function nameOf(command: RedisCommand): string {
