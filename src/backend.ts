@@ -11,6 +11,7 @@ import {
 } from "./celery_version.ts";
 import { formatDateDone } from "./date_done.ts";
 import type { RedisArg, RedisDriver, RedisReply } from "./driver.ts";
+import { isRetryingDriver } from "./drivers/retrying.ts";
 import {
   BackendClosedError,
   BackendStoreError,
@@ -256,14 +257,19 @@ export class RedisBackend implements AsyncDisposable {
    * Celery's `set`: stores the value with the result TTL and publishes the same bytes on the
    * channel of the same name, in one MULTI/EXEC.
    */
-  async set(key: string, value: string | Uint8Array): Promise<void> {
+  set(key: string, value: string | Uint8Array): Promise<void> {
+    return this.#set(this.driver, key, value);
+  }
+
+  async #set(driver: RedisDriver, key: string, value: string | Uint8Array): Promise<void> {
     if (typeof value === "string" && value.length > MAX_STR_VALUE_SIZE) {
       throw new BackendStoreError("value too large for Redis backend");
     }
     const store: RedisArg[] = this.expires > 0
       ? ["SETEX", key, this.expires, value]
       : ["SET", key, value];
-    const replies = await this.#transaction([store, ["PUBLISH", key, value]]);
+    if (this.#closed) throw new BackendClosedError();
+    const replies = await driver.transaction([store, ["PUBLISH", key, value]]);
     const failed = replies.find((r) => r instanceof Error);
     if (failed) throw failed;
   }
@@ -399,10 +405,21 @@ export class RedisBackend implements AsyncDisposable {
     });
     if (!options.request && options.children !== undefined) meta.children = options.children;
     const payload = this.encode(meta);
-    // Celery's never-overwrite-SUCCESS guard (a GET, not atomic, exactly as in Python).
-    if (await this.#storedStatus(taskId, key) === "SUCCESS") return undefined;
-    await this.set(key, payload);
-    return meta;
+    // Celery's never-overwrite-SUCCESS guard (a GET, not atomic, exactly as in Python), then the
+    // SETEX + PUBLISH. Under a retrying driver the two are retried together, so a store rides out
+    // an outage (Celery retries only the SET). Repeating them is safe: a retry that finds these
+    // very bytes stored knows the lost attempt went through, and does not publish them twice.
+    let attempts = 0;
+    const store = async (driver: RedisDriver): Promise<TaskMeta | undefined> => {
+      const stored = await this.#storedPayload(driver, key);
+      if (++attempts > 1 && stored !== null && sameBytes(stored, asPayloadBytes(payload))) {
+        return meta;
+      }
+      if (this.#statusOf(taskId, stored) === "SUCCESS") return undefined;
+      await this.#set(driver, key, payload);
+      return meta;
+    };
+    return await (isRetryingDriver(this.driver) ? this.driver.retrying(store) : store(this.driver));
   }
 
   /**
@@ -627,8 +644,12 @@ export class RedisBackend implements AsyncDisposable {
     await this.close();
   }
 
-  async #storedStatus(taskId: string, key: string): Promise<unknown> {
-    const payload = asBytes(await this.#send(["GET", key]));
+  async #storedPayload(driver: RedisDriver, key: string): Promise<Uint8Array | null> {
+    if (this.#closed) throw new BackendClosedError();
+    return asBytes(await driver.send(["GET", key]));
+  }
+
+  #statusOf(taskId: string, payload: Uint8Array | null): unknown {
     if (payload === null || payload.length === 0) return "PENDING";
     const decoded = this.decode(payload, `the result of task ${taskId}`);
     return (decoded as { status?: unknown } | null)?.status;
@@ -638,17 +659,22 @@ export class RedisBackend implements AsyncDisposable {
     if (this.#closed) return Promise.reject(new BackendClosedError());
     return this.driver.send(command);
   }
-
-  #transaction(commands: RedisArg[][]): Promise<RedisReply[]> {
-    if (this.#closed) return Promise.reject(new BackendClosedError());
-    return this.driver.transaction(commands);
-  }
 }
 
 function asBytes(reply: RedisReply): Uint8Array | null {
   if (reply === null || reply instanceof Uint8Array) return reply;
   if (typeof reply === "string") return new TextEncoder().encode(reply);
   throw new DecodeError(`Expected a string reply from Redis, got ${describeReply(reply)}`);
+}
+
+function asPayloadBytes(payload: string | Uint8Array): Uint8Array {
+  return typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function describeReply(reply: RedisReply): string {
