@@ -335,7 +335,7 @@ export class RespDecoder {
     // One byte more than the limit may be the line's CR, whose LF has not arrived yet.
     if (length > this.#maxLine + 1) {
       throw limitError(
-        `a line of over ${length - 1} bytes with no CRLF`,
+        `an unterminated line of ${length} bytes`,
         "maxLineLength",
         this.#maxLine,
       );
