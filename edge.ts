@@ -112,6 +112,7 @@ export type {
 } from "./src/serialization/kombu_json.ts";
 export { decodeMsgpack, encodeMsgpack } from "./src/serialization/msgpack.ts";
 export type { MsgpackDecodeOptions } from "./src/serialization/msgpack.ts";
+export type { DecodeLimits } from "./src/serialization/decode_limits.ts";
 export type { KombuJsonDialect, SerializerName } from "./src/serializers.ts";
 export {
   EXCEPTION_STATES,

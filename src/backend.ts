@@ -26,8 +26,8 @@ import {
   type KombuJsonDialect,
   type ResultSerializer,
   type SerializerName,
-  type SerializerOptions,
 } from "./serializers.ts";
+import type { DecodeLimits } from "./serialization/decode_limits.ts";
 import { EXCEPTION_STATES, READY_STATES, type TaskState } from "./states.ts";
 import { AsyncResult } from "./async_result.ts";
 import { PollingConsumer, type PollingConsumerOptions } from "./consumer/polling_consumer.ts";
@@ -81,7 +81,7 @@ export interface RedisBackendOptions {
    * `maxItems` values in all); beyond them a read fails with `DecodeError`.
    * @default {{ maxDepth: 1024, maxItems: 1_000_000 }}
    */
-  decodeLimits?: SerializerOptions["decodeLimits"];
+  decodeLimits?: DecodeLimits | undefined;
   /** The clock for `date_done`. @default {() => new Date()} */
   now?: (() => Date) | undefined;
   /**
