@@ -7,7 +7,9 @@
  *     deno run -A result.ts forget <task-id>
  *     bun result.ts …
  *
- * The backend URL comes from `--url` or `CELERY_RESULT_BACKEND`. Exit codes: 0 SUCCESS,
+ * The backend URL comes from `--url` or `CELERY_RESULT_BACKEND` (one is required); a REST URL's
+ * token from `--token` or `UPSTASH_REDIS_REST_TOKEN`. `--timeout` is in seconds, as in Celery.
+ * Stored text is printed with terminal control characters escaped. Exit codes: 0 SUCCESS,
  * 1 FAILURE/REVOKED, 2 usage error, 3 timeout, 4 backend error, 5 not ready.
  *
  * @module

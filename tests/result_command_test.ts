@@ -6,6 +6,7 @@ import { createBackend, memoryDriver, RedisBackend } from "../mod.ts";
 import { EXIT, runResultCommand } from "../src/cli/result_command.ts";
 import { projectRoot } from "./_env.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { startUpstashServer } from "./_upstash_server.ts";
 
 function capture(backend?: RedisBackend, env: Record<string, string> = {}) {
   const out: string[] = [];
@@ -103,4 +104,80 @@ test("result.ts runs as a program against Redis, URL from CELERY_RESULT_BACKEND"
   assert.equal(refused.status, EXIT.backendError);
   assert.match(refused.stderr, /RedisConnectionError/);
   assert.ok(!refused.stderr.includes("s3cr3t"));
+});
+
+test("result command escapes terminal control characters found in stored fields", async () => {
+  await using backend = new RedisBackend(memoryDriver());
+  await backend.storeResult("esc", "red\x1b[31m csi\u009b2J bidi\u202e", "PROGRESS");
+  await backend.storeResult("state", 1, "OWNED\x1b]0;title\x07\r");
+  await backend.markAsFailure("tb", new Error("x"), {
+    traceback: "Traceback (most recent call last):\n  \x1b[2Jboom\r\n",
+  });
+  const outputs: string[] = [];
+  for (const args of [["esc"], ["esc", "--json"], ["state"], ["tb", "--traceback"]]) {
+    const c = capture(backend);
+    await runResultCommand(args, c.io);
+    outputs.push(...c.out, ...c.err);
+  }
+  for (const line of outputs) {
+    // deno-lint-ignore no-control-regex
+    assert.doesNotMatch(line, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/, JSON.stringify(line));
+  }
+  assert.deepEqual(outputs.slice(0, 1), ['PROGRESS "red\\u001b[31m csi\\x9b2J bidi\\u202e"']);
+  assert.equal(outputs[2], "OWNED\\x1b]0;title\\x07\\x0d 1");
+  assert.equal(outputs[3], "Traceback (most recent call last):\n  \\x1b[2Jboom\\x0d\n");
+});
+
+test("result command without --url or CELERY_RESULT_BACKEND is a usage error", async () => {
+  for (const env of [{}, { CELERY_RESULT_BACKEND: "" }]) {
+    const c = capture(undefined, env);
+    assert.equal(await runResultCommand(["some-id"], c.io), EXIT.usage);
+    assert.match(
+      c.err[0]!,
+      /No result backend given: pass --url URL .* or set CELERY_RESULT_BACKEND/,
+    );
+    assert.deepEqual(c.out, []);
+  }
+});
+
+test("result --help says that timeouts are in seconds and names --token", async () => {
+  const c = capture();
+  assert.equal(await runResultCommand(["--help"], c.io), EXIT.success);
+  assert.match(c.out[0]!, /--timeout SECONDS +give up waiting after this many seconds/);
+  assert.match(c.out[0]!, /--token TOKEN/);
+});
+
+test("result command reads over REST with --token or UPSTASH_REDIS_REST_TOKEN", async () => {
+  await using rest = await startUpstashServer({
+    redisPort: server.port,
+    token: "rest-t0ken",
+    db: 5,
+  });
+  await using writer = createBackend(`redis://127.0.0.1:${server.port}/5`);
+  await writer.markAsDone("rest-ok", "over http");
+  const host = new URL(rest.url).host;
+
+  let c = capture(undefined, {});
+  assert.equal(await runResultCommand(["rest-ok", "--url", rest.url], c.io), EXIT.usage);
+  assert.ok(c.err[0]!.includes(`https://:TOKEN@${host}`), c.err[0]);
+  assert.match(c.err[0]!, /--token TOKEN, set UPSTASH_REDIS_REST_TOKEN/);
+
+  c = capture(undefined, {});
+  const withFlag = ["rest-ok", "--url", rest.url, "--token", "rest-t0ken"];
+  assert.equal(await runResultCommand(withFlag, c.io), EXIT.success, c.err.join("\n"));
+  assert.deepEqual(c.out, ['SUCCESS "over http"']);
+
+  c = capture(undefined, {
+    CELERY_RESULT_BACKEND: rest.url,
+    UPSTASH_REDIS_REST_TOKEN: "rest-t0ken",
+  });
+  assert.equal(await runResultCommand(["rest-ok"], c.io), EXIT.success, c.err.join("\n"));
+  assert.deepEqual(c.out, ['SUCCESS "over http"']);
+
+  c = capture(undefined, {});
+  assert.equal(
+    await runResultCommand(["rest-ok", "--url", rest.url, "--token", "wrong"], c.io),
+    EXIT.backendError,
+  );
+  assert.ok(!c.err.join("\n").includes("rest-t0ken"));
 });

@@ -36,7 +36,7 @@ export interface CommandIO {
   out(line: string): void;
   /** Writes a line to standard error. */
   err(line: string): void;
-  /** Environment variables (for `CELERY_RESULT_BACKEND`). */
+  /** Environment variables (`CELERY_RESULT_BACKEND`, `UPSTASH_REDIS_REST_TOKEN`). */
   env: Record<string, string | undefined>;
   /** Aborts a wait (e.g. on Ctrl-C). */
   signal?: AbortSignal | undefined;
@@ -51,9 +51,12 @@ Shows a Celery task's state and result, read from Celery's Redis result backend.
 From JSR, without a checkout: deno run -A jsr:@taskmeta/celery-redis/result <task-id>
 
 options:
-  --url URL            result backend URL (default: $CELERY_RESULT_BACKEND, else memory://)
+  --url URL            result backend URL (default: $CELERY_RESULT_BACKEND); one of them is
+                       required: redis://host:6379/0, rediss://…, sentinel://…, https://… (REST)
+  --token TOKEN        REST token for https:// URLs (default: $UPSTASH_REDIS_REST_TOKEN)
   --wait               wait until the task is ready
-  --timeout SECONDS    give up waiting after this long (with --wait or --follow)
+  --timeout SECONDS    give up waiting after this many seconds, as in Celery (with --wait or
+                       --follow; fractions allowed, e.g. 0.5; default: wait forever)
   --follow             print every state change until the task is ready
   --traceback          print the remote traceback of a failed task
   --json               print the whole meta as JSON
@@ -66,7 +69,8 @@ exit codes: 0 SUCCESS, 1 FAILURE or REVOKED, 2 usage error, 3 timeout, 4 backend
 interface Parsed {
   command: "show" | "forget";
   taskId: string;
-  url: string;
+  url: string | undefined;
+  token: string | undefined;
   wait: boolean;
   follow: boolean;
   traceback: boolean;
@@ -81,7 +85,8 @@ class UsageError extends Error {}
 function parse(argv: readonly string[], env: CommandIO["env"]): Parsed | "help" {
   const positional: string[] = [];
   const parsed: Omit<Parsed, "command" | "taskId"> = {
-    url: env.CELERY_RESULT_BACKEND ?? "memory://",
+    url: env.CELERY_RESULT_BACKEND || undefined,
+    token: env.UPSTASH_REDIS_REST_TOKEN || undefined,
     wait: false,
     follow: false,
     traceback: false,
@@ -106,6 +111,9 @@ function parse(argv: readonly string[], env: CommandIO["env"]): Parsed | "help" 
         return "help";
       case "--url":
         parsed.url = value();
+        break;
+      case "--token":
+        parsed.token = value();
         break;
       case "--wait":
         parsed.wait = true;
@@ -149,6 +157,39 @@ function parse(argv: readonly string[], env: CommandIO["env"]): Parsed | "help" 
   return { ...parsed, command: forget ? "forget" : "show", taskId: ids[0]! };
 }
 
+// Says what is missing before any connection is tried (never falls back to memory://, which
+// would show every task as PENDING).
+function checkTarget(options: Parsed, hasBackend: boolean): void {
+  if (hasBackend) return;
+  const url = options.url;
+  if (url === undefined) {
+    throw new UsageError(
+      "No result backend given: pass --url URL (e.g. --url redis://localhost:6379/0) or set " +
+        "CELERY_RESULT_BACKEND",
+    );
+  }
+  if (/^https?:\/\//i.test(url) && options.token === undefined && !hasUrlPassword(url)) {
+    let host = "host";
+    try {
+      host = new URL(url).host;
+    } catch {
+      // createBackend() reports the malformed URL.
+    }
+    throw new UsageError(
+      `No REST token for ${maskUrl(url)}: pass --token TOKEN, set UPSTASH_REDIS_REST_TOKEN, or ` +
+        `give it in the URL as https://:TOKEN@${host}`,
+    );
+  }
+}
+
+function hasUrlPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== "";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs the `result` command and returns its exit code (see {@linkcode EXIT}).
  *
@@ -176,14 +217,24 @@ export async function runResultCommand(argv: readonly string[], io: CommandIO): 
     return EXIT.success;
   }
   try {
+    checkTarget(options, io.backend !== undefined);
+  } catch (error) {
+    io.err(`result: ${(error as Error).message}`);
+    return EXIT.usage;
+  }
+  const out = (line: string) => io.out(escapeControls(line));
+  const err = (line: string) => io.err(escapeControls(line));
+  try {
     await using owned = io.backend ? undefined : createBackend(options.url, {
       resultSerializer: options.serializer,
       celeryVersion: options.celeryVersion,
+      ...(options.token === undefined ? {} : { token: options.token }),
+      http: { env: io.env },
     });
     const backend = (io.backend ?? owned)!;
     if (options.command === "forget") {
       await backend.forget(options.taskId);
-      io.out(`forgot ${options.taskId}`);
+      out(`forgot ${options.taskId}`);
       return EXIT.success;
     }
     const result = backend.asyncResult(options.taskId);
@@ -193,37 +244,61 @@ export async function runResultCommand(argv: readonly string[], io: CommandIO): 
         meta = await backend.consumer.wait(options.taskId, {
           signal: io.signal,
           timeout: options.timeoutMs,
-          onMessage: options.follow ? (m) => io.out(format(m, options)) : undefined,
+          onMessage: options.follow ? (m) => out(format(m, options)) : undefined,
         });
       } catch (error) {
         if (error instanceof TimeoutError) {
-          io.err(
-            `result: timed out after ${options.timeoutMs! / 1000} s waiting for ${options.taskId}`,
+          const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
+          err(
+            `result: timed out after ${options.timeoutMs! / 1000} s waiting for ` +
+              `${options.taskId}${cause}`,
           );
           return EXIT.timeout;
         }
         throw error;
       }
-      if (!options.follow) io.out(format(meta, options));
+      if (!options.follow) out(format(meta, options));
     } else {
       meta = await result.getMeta();
-      io.out(format(meta, options));
+      out(format(meta, options));
     }
     if (meta.status === "SUCCESS") return EXIT.success;
     if (PROPAGATE_STATES.has(meta.status)) return EXIT.failure;
     return EXIT.notReady;
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) {
-      io.err(`result: ${error.message}`);
+      err(`result: ${error.message}`);
       return EXIT.usage;
     }
     if (error instanceof TimeoutError) return EXIT.timeout;
-    const where = maskUrl(options.url);
+    const where = options.url === undefined ? "the backend" : maskUrl(options.url);
     const kind = error instanceof CeleryBackendError ? error.name : "Error";
-    io.err(`result: ${kind} from ${where}: ${(error as Error).message}`);
+    err(`result: ${kind} from ${where}: ${(error as Error).message}`);
     return EXIT.backendError;
   }
 }
+
+/**
+ * Makes stored text safe to print on a terminal: control characters (ESC sequences, carriage
+ * returns, C1 controls such as CSI) and bidirectional overrides become visible `\xNN` / `\uNNNN`
+ * escapes, so a stored result cannot move the cursor, retitle the window or reorder the text.
+ * Newlines and tabs are kept (tracebacks span lines).
+ *
+ * @param text The text to print.
+ * @returns The text with those characters escaped.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(UNSAFE_CHARACTERS, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+// C0 controls but tab and newline, DEL, C1 controls, and the bidi embedding/override/isolate marks.
+// deno-lint-ignore no-control-regex
+const UNSAFE_CHARACTERS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function format(meta: TaskMeta, options: Parsed): string {
   if (options.json) return JSON.stringify(toPlain(meta));
