@@ -15,7 +15,7 @@ import { AsyncResult } from "./async_result.ts";
 import type { RedisBackend } from "./backend.ts";
 import { atLeast } from "./celery_version.ts";
 import type { RedisArg, RedisReply } from "./driver.ts";
-import { DecodeError } from "./errors.ts";
+import { DecodeError, TimeoutError } from "./errors.ts";
 import { type GroupMember, GroupResult, resultTuple } from "./group_result.ts";
 import type { ResultTuple, Signature, TaskRequest } from "./meta.ts";
 import { PyDecimal, PyFloat } from "./serialization/python_types.ts";
@@ -316,7 +316,11 @@ export async function onChordPartReturn(
     // The caller gave up: that is not a chord failure, so nothing is stored.
     if (options.signal?.aborted) throw error;
     if (isChordError(error)) return await fail(error, total);
-    return await fail(chordError(`Join error: ${pythonRepr(error)}`), total);
+    // Celery's bytes for a join that timed out (our TimeoutError's message also names the task).
+    const reason = error instanceof TimeoutError
+      ? "TimeoutError('The operation timed out.')"
+      : pythonRepr(error);
+    return await fail(chordError(`Join error: ${reason}`), total);
   }
 }
 
