@@ -96,6 +96,9 @@ function defaultCreateError(message: string): RedisReply {
 /** A split bulk string's first buffer holds at least this much (or its whole declared length). */
 const BULK_START = 65_536;
 
+/** The fewest bytes an aggregate element takes on the wire (`_\r\n`, `+\r\n`). */
+const MIN_ELEMENT_BYTES = 3;
+
 function protocolError(what: string): RedisProtocolError {
   return new RedisProtocolError(`Malformed RESP reply: ${what}`);
 }
@@ -200,6 +203,13 @@ export class RespDecoder {
   #want: number[] = [];
   #kinds: number[] = [];
   #depth = 0;
+  /**
+   * The current chunk's length, and where in it the bytes already counted on to hold elements of
+   * preallocated aggregates end: each slot preallocated is backed by MIN_ELEMENT_BYTES received
+   * bytes that no other aggregate counts on, so preallocation stays proportional to the input.
+   */
+  #chunkEnd = 0;
+  #claimEnd = 0;
 
   /**
    * Creates a decoder.
@@ -252,6 +262,8 @@ export class RespDecoder {
       : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const end = chunk.length;
     let pos = 0;
+    this.#chunkEnd = end;
+    this.#claimEnd = 0;
 
     if (this.#lineParts !== null) {
       const lf = chunk.indexOf(LF);
@@ -261,7 +273,7 @@ export class RespDecoder {
       }
       const line = this.#joinLine(chunk.subarray(0, lf + 1));
       pos = lf + 1;
-      const value = this.#header(line, 0, line.length - 1);
+      const value = this.#header(line, 0, line.length - 1, lf + 1);
       if (value === BULK) {
         this.#startBulk(end - pos);
       } else if (value !== NONE) {
@@ -303,7 +315,7 @@ export class RespDecoder {
         this.#holdLine(chunk, pos);
         return;
       }
-      const value = this.#header(chunk, pos, lf);
+      const value = this.#header(chunk, pos, lf, lf + 1);
       pos = lf + 1;
       if (value === BULK) {
         const len = this.#bulkLen;
@@ -423,8 +435,16 @@ export class RespDecoder {
     return this.#createError(message, depth, depth === 0 ? 0 : this.#next[depth - 1]!);
   }
 
-  /** Parses the header line `buf[start, lf]` (lf is the index of its LF). */
-  #header(buf: Uint8Array, start: number, lf: number): RedisReply | typeof BULK | typeof NONE {
+  /**
+   * Parses the header line `buf[start, lf]` (lf is the index of its LF); `after` is where the
+   * current chunk's bytes after the line begin.
+   */
+  #header(
+    buf: Uint8Array,
+    start: number,
+    lf: number,
+    after: number,
+  ): RedisReply | typeof BULK | typeof NONE {
     const end = lf - 1; // the CR
     if (end <= start || buf[end] !== CR) throw protocolError("line not ended by CRLF");
     if (end - start > this.#maxLine) {
@@ -455,17 +475,17 @@ export class RespDecoder {
       case GT: {
         const n = parseInteger(buf, start + 1, end);
         if (n < 0) return nil(n);
-        return this.#open(n, KIND_ARRAY);
+        return this.#open(n, KIND_ARRAY, after);
       }
       case PERCENT: {
         const n = parseInteger(buf, start + 1, end);
         if (n < 0) return nil(n);
-        return this.#open(2 * n, KIND_ARRAY);
+        return this.#open(2 * n, KIND_ARRAY, after);
       }
       case PIPE: {
         const n = parseInteger(buf, start + 1, end);
         if (n < 0) throw protocolError(`attribute of ${n} entries`);
-        this.#open(2 * n, KIND_ATTRIBUTE);
+        this.#open(2 * n, KIND_ATTRIBUTE, after);
         return NONE;
       }
       case UNDERSCORE:
@@ -484,7 +504,7 @@ export class RespDecoder {
    * Opens an aggregate of `length` elements, after checking the limits; an empty one is complete
    * at once (an empty array, or nothing for an empty attribute).
    */
-  #open(length: number, kind: number): RedisReply | typeof NONE {
+  #open(length: number, kind: number, after: number): RedisReply | typeof NONE {
     if (length > this.#maxAggregate) {
       throw limitError(
         `an aggregate of ${length} elements`,
@@ -498,8 +518,17 @@ export class RespDecoder {
     }
     if (length === 0) return kind === KIND_ARRAY ? [] : NONE;
     this.#depth = d + 1;
-    // Never `new Array(length)`: the header's count is a claim, the elements are what arrives.
-    this.#items[d] = [];
+    // The header's count is a claim: slots are preallocated only when received bytes that no
+    // other aggregate counts on could hold that many elements; otherwise the array grows as
+    // elements arrive.
+    const from = after > this.#claimEnd ? after : this.#claimEnd;
+    const claim = length * MIN_ELEMENT_BYTES;
+    if (claim <= this.#chunkEnd - from) {
+      this.#items[d] = new Array<RedisReply>(length);
+      this.#claimEnd = from + claim;
+    } else {
+      this.#items[d] = [];
+    }
     this.#next[d] = 0;
     this.#want[d] = length;
     this.#kinds[d] = kind;
@@ -513,7 +542,7 @@ export class RespDecoder {
       const d = this.#depth - 1;
       const items = this.#items[d]!;
       const i = this.#next[d]!;
-      items.push(v);
+      items[i] = v; // appends when the array was not preallocated
       if (i + 1 < this.#want[d]!) {
         this.#next[d] = i + 1;
         return;
