@@ -89,7 +89,8 @@ type Mutation =
   | { kind: "delete"; at: number; length: number }
   | { kind: "duplicate"; at: number; length: number }
   | { kind: "truncate"; at: number }
-  | { kind: "header"; which: number; number: string };
+  | { kind: "header"; which: number; number: string }
+  | { kind: "pad"; which: number; zeros: number };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant("flip" as const), at: fc.nat(), byte: interestingByte }),
@@ -110,13 +111,30 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   }),
   fc.record({ kind: fc.constant("truncate" as const), at: fc.nat() }),
   fc.record({ kind: fc.constant("header" as const), which: fc.nat(), number: hostileNumber }),
+  fc.record({
+    kind: fc.constant("pad" as const),
+    which: fc.nat(),
+    zeros: fc.integer({ min: 1, max: 24 }),
+  }),
 );
 
 const LENGTH_TYPES = new Set([36, 42, 37, 126, 62, 124, 33, 61]); // $ * % ~ > | ! =
 
+/** Where the numbers of length-bearing headers start. */
+function numberStarts(input: Uint8Array): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i + 1 < input.length; i++) {
+    const next = input[i + 1]!;
+    if (LENGTH_TYPES.has(input[i]!) && (next === 45 || (next >= 48 && next <= 57))) {
+      starts.push(i + 1);
+    }
+  }
+  return starts;
+}
+
 function mutate(input: Uint8Array, m: Mutation): Uint8Array {
   const n = input.length;
-  const at = n === 0 ? 0 : m.kind === "header" ? 0 : m.at % (n + 1);
+  const at = n === 0 || m.kind === "header" || m.kind === "pad" ? 0 : m.at % (n + 1);
   switch (m.kind) {
     case "flip": {
       const out = input.slice();
@@ -131,17 +149,16 @@ function mutate(input: Uint8Array, m: Mutation): Uint8Array {
       return bytesOf(input.subarray(0, at + m.length), input.subarray(at));
     case "truncate":
       return input.slice(0, at);
+    case "pad": {
+      // Leading zeros keep a header's value but lengthen its line.
+      const starts = numberStarts(input);
+      if (starts.length === 0) return input;
+      const start = starts[m.which % starts.length]!;
+      return bytesOf(input.subarray(0, start), "0".repeat(m.zeros), input.subarray(start));
+    }
     case "header": {
       // Replace the number of one length-bearing header (a bulk length, an aggregate count).
-      const starts: number[] = [];
-      for (let i = 0; i + 1 < n; i++) {
-        if (
-          LENGTH_TYPES.has(input[i]!) &&
-          (input[i + 1] === 45 || (input[i + 1]! >= 48 && input[i + 1]! <= 57))
-        ) {
-          starts.push(i + 1);
-        }
-      }
+      const starts = numberStarts(input);
       if (starts.length === 0) return input;
       const start = starts[m.which % starts.length]!;
       let end = start;

@@ -300,7 +300,8 @@ export class RespDecoder {
         const stop = start + len;
         if (
           c === CR && i > pos + 1 && stop + 2 <= end && chunk[i + 1] === LF &&
-          chunk[stop] === CR && chunk[stop + 1] === LF && len <= this.#maxBulk
+          chunk[stop] === CR && chunk[stop + 1] === LF && len <= this.#maxBulk &&
+          i - pos <= this.#maxLine
         ) {
           this.#emit(this.#fresh ? chunk.subarray(start, stop) : chunk.slice(start, stop));
           pos = stop + 2;
