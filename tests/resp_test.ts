@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { RedisReply } from "../src/driver.ts";
-import { RedisConnectionError, RedisReplyError } from "../src/errors.ts";
+import { RedisConnectionError, RedisProtocolError, RedisReplyError } from "../src/errors.ts";
 import { RespDecoder } from "../src/resp/decode.ts";
 import {
   commandByteLength,
@@ -338,9 +338,11 @@ test("RespDecoder() passes depth and index to createError", () => {
   assert.equal((replies[0] as RedisReplyError).command, "EXEC");
 });
 
-test("RespDecoder() rejects bytes that are not RESP", () => {
-  for (const bad of ["?what\r\n", ":12a\r\n", "$3\r\nabcd\r\n", "+OK\n"]) {
+test("RespDecoder() rejects bytes that are not RESP with RedisProtocolError", () => {
+  for (const bad of ["?what\r\n", ":12a\r\n", "$3\r\nabcd\r\n", "$3\r\nabc\rX", "+OK\n"]) {
     const decoder = new RespDecoder(() => {});
-    assert.throws(() => decoder.feed(bytes(bad)), RedisConnectionError, bad);
+    assert.throws(() => decoder.feed(bytes(bad)), RedisProtocolError, bad);
+    // A connection error: what the connection owed fails as if it had dropped.
+    assert.throws(() => new RespDecoder(() => {}).feed(bytes(bad)), RedisConnectionError, bad);
   }
 });
