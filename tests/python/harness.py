@@ -409,6 +409,40 @@ def cmd_restore_group(a):
     return {"id": a.group_id, "group": node(group)}
 
 
+def cmd_keys(a):
+    """The key names Celery's backend builds (global_keyprefix included) for a task and a group."""
+    backend = app.backend
+
+    def name(key):
+        return key.decode("utf-8") if isinstance(key, bytes) else key
+
+    return {
+        "task": name(backend.get_key_for_task(a.task_id)),
+        "group": name(backend.get_key_for_group(a.group_id)),
+        "chord": {suffix: name(backend.get_key_for_group(a.group_id, "." + suffix))
+                  for suffix in ("j", "t", "s")},
+    }
+
+
+def cmd_set_chord_size(a):
+    app.backend.set_chord_size(a.group_id, a.size)
+    return {"group": a.group_id, "size": a.size}
+
+
+def cmd_chord_part(a):
+    """backend.on_chord_part_return for a SUCCESS header part; the body (a typed JSON signature)
+    is sent through the broker if this part completes the chord. Reports which chord keys remain."""
+    request = Context(id=a.task_id, group=a.group_id, group_index=a.group_index,
+                      chord=json.loads(a.body_json), root_id=a.task_id)
+    app.backend.store_result(a.task_id, from_wire(json.loads(a.result_json)), "SUCCESS",
+                             request=request)
+    app.backend.on_chord_part_return(request, "SUCCESS", from_wire(json.loads(a.result_json)))
+    client = app.backend.client
+    left = [s for s in ("j", "t", "s")
+            if client.exists(app.backend.get_key_for_group(a.group_id, "." + s))]
+    return {"task": a.task_id, "chord_keys_left": left}
+
+
 def cmd_parse_url(a):
     from celery.app.backends import by_url
 
@@ -490,6 +524,24 @@ def parser():
     h = sub.add_parser("restore-group", help="GroupResult.restore(gid)")
     h.add_argument("group_id")
     h.set_defaults(fn=cmd_restore_group)
+
+    k = sub.add_parser("keys", help="task, group and chord key names as the backend builds them")
+    k.add_argument("task_id")
+    k.add_argument("group_id")
+    k.set_defaults(fn=cmd_keys)
+
+    z = sub.add_parser("set-chord-size", help="backend.set_chord_size(group_id, size)")
+    z.add_argument("group_id")
+    z.add_argument("size", type=int)
+    z.set_defaults(fn=cmd_set_chord_size)
+
+    c = sub.add_parser("chord-part", help="store SUCCESS, then backend.on_chord_part_return")
+    c.add_argument("task_id")
+    c.add_argument("group_id")
+    c.add_argument("group_index", type=int)
+    c.add_argument("result_json")
+    c.add_argument("body_json", help="the chord body signature (dict)")
+    c.set_defaults(fn=cmd_chord_part)
 
     u = sub.add_parser("parse-url", help="backend class, connparams and as_uri() for a URL")
     u.add_argument("url")
