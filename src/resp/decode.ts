@@ -285,6 +285,8 @@ export class RespDecoder {
       if (this.#bulk !== null) return;
     }
 
+    const maxBulk = this.#maxBulk;
+    const maxLine = this.#maxLine;
     while (pos < end) {
       if (chunk[pos] === DOLLAR) {
         // Fast path for the commonest reply, a bulk string wholly inside this chunk: read the
@@ -300,8 +302,7 @@ export class RespDecoder {
         const stop = start + len;
         if (
           c === CR && i > pos + 1 && stop + 2 <= end && chunk[i + 1] === LF &&
-          chunk[stop] === CR && chunk[stop + 1] === LF && len <= this.#maxBulk &&
-          i - pos <= this.#maxLine
+          chunk[stop] === CR && chunk[stop + 1] === LF && len <= maxBulk && i - pos <= maxLine
         ) {
           this.#emit(this.#fresh ? chunk.subarray(start, stop) : chunk.slice(start, stop));
           pos = stop + 2;
