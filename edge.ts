@@ -36,22 +36,22 @@
  *
  * @module
  */
-export { RedisBackend } from "./src/backend.ts";
-export type { RedisBackendOptions, StoreResultOptions } from "./src/backend.ts";
-export { AsyncResult } from "./src/async_result.ts";
-export type { GetOptions } from "./src/async_result.ts";
-export { GroupResult, resultFromTuple, resultTuple } from "./src/group_result.ts";
-export type { GroupMember, JoinOptions } from "./src/group_result.ts";
-export { ResultConsumer } from "./src/consumer/result_consumer.ts";
-export type { ResultConsumerOptions } from "./src/consumer/result_consumer.ts";
-export { PollingConsumer } from "./src/consumer/polling_consumer.ts";
-export type { PollingConsumerOptions } from "./src/consumer/polling_consumer.ts";
-export type { ResultWaiter, WaitOptions } from "./src/consumer/waiters.ts";
-export { DEFAULT_RETRY_POLICY, ensure, retryDelayMs } from "./src/retry.ts";
-export type { EnsureOptions, RetryPolicy } from "./src/retry.ts";
-export { createEdgeBackend as createBackend } from "./src/create_edge_backend.ts";
-export type { CreateEdgeBackendOptions } from "./src/create_edge_backend.ts";
-export type { CeleryVersion } from "./src/celery_version.ts";
+export { RedisBackend } from "./src/backend/redis_backend.ts";
+export type { RedisBackendOptions, StoreResultOptions } from "./src/backend/redis_backend.ts";
+export { AsyncResult } from "./src/results/async_result.ts";
+export type { GetOptions } from "./src/results/async_result.ts";
+export { GroupResult, resultFromTuple, resultTuple } from "./src/results/group_result.ts";
+export type { GroupMember, JoinOptions } from "./src/results/group_result.ts";
+export { ResultConsumer } from "./src/results/consumer/result_consumer.ts";
+export type { ResultConsumerOptions } from "./src/results/consumer/result_consumer.ts";
+export { PollingConsumer } from "./src/results/consumer/polling_consumer.ts";
+export type { PollingConsumerOptions } from "./src/results/consumer/polling_consumer.ts";
+export type { ResultWaiter, WaitOptions } from "./src/results/consumer/waiters.ts";
+export { DEFAULT_RETRY_POLICY, ensure, retryDelayMs } from "./src/connection/retry.ts";
+export type { EnsureOptions, RetryPolicy } from "./src/connection/retry.ts";
+export { createEdgeBackend as createBackend } from "./src/backend/create_edge_backend.ts";
+export type { CreateEdgeBackendOptions } from "./src/backend/create_edge_backend.ts";
+export type { CeleryVersion } from "./src/wire/celery_version.ts";
 export type {
   PubSubMessage,
   RedisArg,
@@ -60,26 +60,26 @@ export type {
   RedisReply,
   Subscriber,
   SubscriberHandlers,
-} from "./src/driver.ts";
-export { createMemoryStore, memoryDriver } from "./src/drivers/memory.ts";
+} from "./src/connection/driver.ts";
+export { createMemoryStore, memoryDriver } from "./src/connection/drivers/memory.ts";
 export type {
   MemoryDriver,
   MemoryDriverOptions,
   MemoryStore,
   MemoryStoreOptions,
-} from "./src/drivers/memory.ts";
-export { httpDriver, httpDriverFromUrl } from "./src/drivers/http.ts";
+} from "./src/connection/drivers/memory.ts";
+export { httpDriver, httpDriverFromUrl } from "./src/connection/drivers/http.ts";
 export type {
   HttpDriver,
   HttpDriverOptions,
   HttpUrlOptions,
   UpstashRedisClient,
-} from "./src/drivers/http.ts";
-export type { HttpSubscriberOptions } from "./src/drivers/_http_subscriber.ts";
-export { isReady, waitForResult } from "./src/wait_for_result.ts";
-export type { WaitForResultOptions } from "./src/wait_for_result.ts";
-export { isFinalState, metaToJson, sseResponse } from "./src/sse_response.ts";
-export type { MetaToJsonOptions, SseResponseOptions } from "./src/sse_response.ts";
+} from "./src/connection/drivers/http.ts";
+export type { HttpSubscriberOptions } from "./src/connection/drivers/_http_subscriber.ts";
+export { isReady, waitForResult } from "./src/results/wait_for_result.ts";
+export type { WaitForResultOptions } from "./src/results/wait_for_result.ts";
+export { isFinalState, metaToJson, sseResponse } from "./src/results/sse_response.ts";
+export type { MetaToJsonOptions, SseResponseOptions } from "./src/results/sse_response.ts";
 export {
   BackendClosedError,
   BackendStoreError,
@@ -94,9 +94,9 @@ export {
   RedisReplyError,
   TimeoutError,
 } from "./src/errors.ts";
-export type { RespLimits } from "./src/resp/limits.ts";
-export { KeyBuilder } from "./src/keys.ts";
-export type { ResultTuple, TaskMeta, TaskRequest } from "./src/meta.ts";
+export type { RespLimits } from "./src/connection/resp/limits.ts";
+export { KeyBuilder } from "./src/wire/keys.ts";
+export type { ResultTuple, TaskMeta, TaskRequest } from "./src/wire/meta.ts";
 export {
   PyDate,
   PyDateTime,
@@ -104,29 +104,29 @@ export {
   PyFloat,
   PyTime,
   PyUUID,
-} from "./src/serialization/python_types.ts";
-export { decodeKombuJson, encodeKombuJson } from "./src/serialization/kombu_json.ts";
+} from "./src/wire/serialization/python_types.ts";
+export { decodeKombuJson, encodeKombuJson } from "./src/wire/serialization/kombu_json.ts";
 export type {
   KombuJsonDecodeOptions,
   KombuJsonEncodeOptions,
-} from "./src/serialization/kombu_json.ts";
-export { decodeMsgpack, encodeMsgpack } from "./src/serialization/msgpack.ts";
-export type { MsgpackDecodeOptions } from "./src/serialization/msgpack.ts";
-export type { DecodeLimits } from "./src/serialization/decode_limits.ts";
-export type { KombuJsonDialect, SerializerName } from "./src/serializers.ts";
+} from "./src/wire/serialization/kombu_json.ts";
+export { decodeMsgpack, encodeMsgpack } from "./src/wire/serialization/msgpack.ts";
+export type { MsgpackDecodeOptions } from "./src/wire/serialization/msgpack.ts";
+export type { DecodeLimits } from "./src/wire/serialization/decode_limits.ts";
+export type { KombuJsonDialect, SerializerName } from "./src/wire/serializers.ts";
 export {
   EXCEPTION_STATES,
   PROPAGATE_STATES,
   READY_STATES,
   type TaskState,
   UNREADY_STATES,
-} from "./src/states.ts";
-export { TaskError, toExceptionInfo } from "./src/task_error.ts";
-export type { ExceptionInfo, TaskErrorOptions } from "./src/task_error.ts";
-export { parseDateDone } from "./src/date_done.ts";
-export { asUri, maskUrl, parseRedisUrl } from "./src/url.ts";
-export type { RedisUrlParams } from "./src/url.ts";
-export type { MarkAsFailureOptions, MarkOptions } from "./src/backend.ts";
+} from "./src/wire/states.ts";
+export { TaskError, toExceptionInfo } from "./src/wire/task_error.ts";
+export type { ExceptionInfo, TaskErrorOptions } from "./src/wire/task_error.ts";
+export { parseDateDone } from "./src/wire/date_done.ts";
+export { asUri, maskUrl, parseRedisUrl } from "./src/connection/url.ts";
+export type { RedisUrlParams } from "./src/connection/url.ts";
+export type { MarkAsFailureOptions, MarkOptions } from "./src/backend/redis_backend.ts";
 export type {
   ChordBodyContext,
   ChordPartOptions,
@@ -134,15 +134,15 @@ export type {
   ChordRequest,
   ErrbackContext,
   ErrbackHandler,
-} from "./src/chord.ts";
-export type { ResultSerializer } from "./src/serializers.ts";
-export type { Signature, SignatureOptions } from "./src/meta.ts";
+} from "./src/canvas/chord.ts";
+export type { ResultSerializer } from "./src/wire/serializers.ts";
+export type { Signature, SignatureOptions } from "./src/wire/meta.ts";
 export type {
   ParseRedisUrlOptions,
   RedisBackendSslOptions,
   RedisSslParams,
   SentinelAddress,
-} from "./src/url.ts";
-export { addToChord, applyChord, onChordPartReturn, setChordSize } from "./src/chord.ts";
-export { chainElementRequest, propagateChainFailure } from "./src/chain.ts";
-export type { ChainFailureOptions } from "./src/chain.ts";
+} from "./src/connection/url.ts";
+export { addToChord, applyChord, onChordPartReturn, setChordSize } from "./src/canvas/chord.ts";
+export { chainElementRequest, propagateChainFailure } from "./src/canvas/chain.ts";
+export type { ChainFailureOptions } from "./src/canvas/chain.ts";

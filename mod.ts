@@ -35,24 +35,24 @@
 export * from "./edge.ts";
 // Explicit exports take precedence over edge.ts's: this createBackend() also knows redis://,
 // rediss://, redis+socket:// and sentinel://.
-export { createBackend } from "./src/create_backend.ts";
-export type { CreateBackendOptions, RedisConnectionOptions } from "./src/create_backend.ts";
-export { tcpDriver } from "./src/drivers/tcp.ts";
+export { createBackend } from "./src/backend/create_backend.ts";
+export type { CreateBackendOptions, RedisConnectionOptions } from "./src/backend/create_backend.ts";
+export { tcpDriver } from "./src/connection/drivers/tcp.ts";
 export type {
   CelerySocketSettings,
   TcpDriver,
   TcpDriverOptions,
   TcpTlsOptions,
-} from "./src/drivers/tcp.ts";
-export { sentinelDriver } from "./src/drivers/sentinel.ts";
+} from "./src/connection/drivers/tcp.ts";
+export { sentinelDriver } from "./src/connection/drivers/sentinel.ts";
 export type {
   MasterAddress,
   SentinelAddressOptions,
   SentinelDriver,
   SentinelDriverOptions,
   SentinelKwargs,
-} from "./src/drivers/sentinel.ts";
-export { SentinelBackend } from "./src/sentinel_backend.ts";
-export type { SentinelBackendOptions } from "./src/sentinel_backend.ts";
-export { isIdempotentCommand, retryingDriver } from "./src/drivers/retrying.ts";
-export type { RetryingDriver, RetryingDriverOptions, RetryScope } from "./src/drivers/retrying.ts";
+} from "./src/connection/drivers/sentinel.ts";
+export { SentinelBackend } from "./src/backend/sentinel_backend.ts";
+export type { SentinelBackendOptions } from "./src/backend/sentinel_backend.ts";
+export { isIdempotentCommand, retryingDriver } from "./src/connection/drivers/retrying.ts";
+export type { RetryingDriver, RetryingDriverOptions, RetryScope } from "./src/connection/drivers/retrying.ts";

@@ -1,7 +1,7 @@
 // Stored payloads built to exhaust a decoder: headers that declare far more than the bytes hold,
 // nesting hundreds of thousands deep, millions of one-byte values. Each is at most a few MB, so
 // any memory it makes a decoder use beyond that is the decoder's fault.
-import type { DecodeLimits } from "../src/serialization/decode_limits.ts";
+import type { DecodeLimits } from "../src/wire/serialization/decode_limits.ts";
 
 /** A payload and what reading it must give. */
 export interface HostilePayload {

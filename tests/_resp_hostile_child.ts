@@ -4,7 +4,7 @@
 // input ended in, and the process's peak RSS.
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { RespDecoder, type RespDecoderOptions } from "../src/resp/decode.ts";
+import { RespDecoder, type RespDecoderOptions } from "../src/connection/resp/decode.ts";
 
 const encoder = new TextEncoder();
 const ascii = (text: string) => encoder.encode(text);

@@ -1,9 +1,9 @@
 // What a RespDecoder makes of a byte stream fed in given chunks, in a form that compares the same
 // way on every runtime: the replies it emitted, the error it threw (by class), and whether it was
 // left holding part of a reply. Shared by the fuzz and hostile-input tests.
-import type { RedisReply } from "../src/driver.ts";
+import type { RedisReply } from "../src/connection/driver.ts";
 import { RedisReplyError } from "../src/errors.ts";
-import { RespDecoder, type RespDecoderOptions } from "../src/resp/decode.ts";
+import { RespDecoder, type RespDecoderOptions } from "../src/connection/resp/decode.ts";
 
 /** A reply as plain data: bytes as arrays of numbers, error replies as `{ error }`. */
 export type Plain = string | number | null | number[] | { error: string } | Plain[];

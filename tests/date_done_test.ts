@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatDateDone, parseDateDone } from "../src/date_done.ts";
+import { formatDateDone, parseDateDone } from "../src/wire/date_done.ts";
 import { DecodeError } from "../src/errors.ts";
 
 test("formatDateDone() omits the fraction when microseconds are zero, like isoformat()", () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DeadlineQueue, MAX_TIMER_DELAY } from "../src/consumer/deadline_queue.ts";
+import { DeadlineQueue, MAX_TIMER_DELAY } from "../src/results/consumer/deadline_queue.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

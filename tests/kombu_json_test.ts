@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { decodeKombuJson, encodeKombuJson } from "../src/serialization/kombu_json.ts";
+import { decodeKombuJson, encodeKombuJson } from "../src/wire/serialization/kombu_json.ts";
 import {
   dateIsoformat,
   PyDate,
@@ -14,7 +14,7 @@ import {
   PyFloat,
   PyTime,
   PyUUID,
-} from "../src/serialization/python_types.ts";
+} from "../src/wire/serialization/python_types.ts";
 import { DecodeError, EncodeError } from "../src/errors.ts";
 import { celeryPythons, exists, requirement } from "./_env.ts";
 

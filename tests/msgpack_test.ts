@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { decodeMsgpack, encodeMsgpack } from "../src/serialization/msgpack.ts";
-import { PyFloat } from "../src/serialization/python_types.ts";
+import { decodeMsgpack, encodeMsgpack } from "../src/wire/serialization/msgpack.ts";
+import { PyFloat } from "../src/wire/serialization/python_types.ts";
 import { DecodeError, EncodeError } from "../src/errors.ts";
 import { celeryPythons, exists, requirement } from "./_env.ts";
 

@@ -9,10 +9,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import fc from "fast-check";
 import { DecodeError } from "../src/errors.ts";
-import { createSerializer, type SerializerName } from "../src/serializers.ts";
-import { decodeKombuJson, encodeKombuJson } from "../src/serialization/kombu_json.ts";
-import { decodeMsgpack, encodeMsgpack } from "../src/serialization/msgpack.ts";
-import { PyDecimal, PyFloat, PyUUID } from "../src/serialization/python_types.ts";
+import { createSerializer, type SerializerName } from "../src/wire/serializers.ts";
+import { decodeKombuJson, encodeKombuJson } from "../src/wire/serialization/kombu_json.ts";
+import { decodeMsgpack, encodeMsgpack } from "../src/wire/serialization/msgpack.ts";
+import { PyDecimal, PyFloat, PyUUID } from "../src/wire/serialization/python_types.ts";
 
 // Fixed, so a run is reproducible; FUZZ_SEED / FUZZ_RUNS explore further locally (an input found
 // that way goes into the corpus).

@@ -8,9 +8,9 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { createBackend, GroupResult, resultFromTuple, TaskError } from "../mod.ts";
 import { DecodeError } from "../src/errors.ts";
-import { decodeKombuJson } from "../src/serialization/kombu_json.ts";
-import { decodeMsgpack, encodeMsgpack } from "../src/serialization/msgpack.ts";
-import { resolveDecodeLimits } from "../src/serialization/decode_limits.ts";
+import { decodeKombuJson } from "../src/wire/serialization/kombu_json.ts";
+import { decodeMsgpack, encodeMsgpack } from "../src/wire/serialization/msgpack.ts";
+import { resolveDecodeLimits } from "../src/wire/serialization/decode_limits.ts";
 import { hostilePayloads } from "./_hostile_payloads.ts";
 
 const isBun = "Bun" in globalThis;

@@ -40,7 +40,7 @@ test("deno publish --dry-run passes and lists only user-facing files", {
   for (const needed of ["mod.ts", "edge.ts", "result.ts", "README.md", "LICENSE"]) {
     assert.ok(files.includes(needed), `${needed} is published (files: ${files.join(", ")})`);
   }
-  assert.ok(files.includes("src/backend.ts"), "src/ is published");
+  assert.ok(files.includes("src/backend/redis_backend.ts"), "src/ is published");
   assert.deepEqual(files.filter((f) => !userFacing(f)), []);
 });
 

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { RedisProtocolError } from "../src/errors.ts";
-import type { RespDecoderOptions } from "../src/resp/decode.ts";
+import type { RespDecoderOptions } from "../src/connection/resp/decode.ts";
 import { comparable, cut, decodeChunks } from "./_resp_outcome.ts";
 
 const SEED = 20_251_505;

@@ -10,12 +10,12 @@ import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type { RedisReply } from "../src/driver.ts";
-import { httpDriver } from "../src/drivers/http.ts";
-import { tcpDriver } from "../src/drivers/tcp.ts";
+import type { RedisReply } from "../src/connection/driver.ts";
+import { httpDriver } from "../src/connection/drivers/http.ts";
+import { tcpDriver } from "../src/connection/drivers/tcp.ts";
 import { DecodeError, RedisConnectionError, RedisProtocolError } from "../src/errors.ts";
-import { RespDecoder } from "../src/resp/decode.ts";
-import { DEFAULT_RESP_LIMITS } from "../src/resp/limits.ts";
+import { RespDecoder } from "../src/connection/resp/decode.ts";
+import { DEFAULT_RESP_LIMITS } from "../src/connection/resp/limits.ts";
 import { decodeChunks } from "./_resp_outcome.ts";
 
 const encoder = new TextEncoder();

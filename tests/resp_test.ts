@@ -2,16 +2,16 @@
 // bytes are split, bulk strings by declared length (CRLF and every byte value survive).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { RedisReply } from "../src/driver.ts";
+import type { RedisReply } from "../src/connection/driver.ts";
 import { RedisConnectionError, RedisProtocolError, RedisReplyError } from "../src/errors.ts";
-import { RespDecoder } from "../src/resp/decode.ts";
+import { RespDecoder } from "../src/connection/resp/decode.ts";
 import {
   commandByteLength,
   encodeCommand,
   encodeCommands,
   utf8Length,
   writeCommand,
-} from "../src/resp/encode.ts";
+} from "../src/connection/resp/encode.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

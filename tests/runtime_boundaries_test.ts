@@ -12,9 +12,9 @@ const skipWithoutDeno = requirement(denoBin !== undefined, "the deno binary on P
 const deno = denoBin ?? "deno";
 
 const RUNTIME_ADAPTERS = new Set([
-  "src/drivers/_deno_transport.ts",
-  "src/drivers/_bun_transport.ts",
-  "src/drivers/_transport.ts",
+  "src/connection/drivers/_deno_transport.ts",
+  "src/connection/drivers/_bun_transport.ts",
+  "src/connection/drivers/_transport.ts",
 ]);
 
 function sourceFiles(dir: string): string[] {
@@ -73,7 +73,7 @@ test("edge.ts type-checks without Deno's namespace and imports no TCP or node: m
   );
   const local = modules.filter((s) => s.startsWith("file:"));
   assert.ok(
-    local.some((s) => s.endsWith("/src/drivers/http.ts")),
+    local.some((s) => s.endsWith("/src/connection/drivers/http.ts")),
     "edge.ts includes the HTTP driver",
   );
   assert.deepEqual(

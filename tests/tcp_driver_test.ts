@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import type { PubSubMessage, RedisReply } from "../src/driver.ts";
+import type { PubSubMessage, RedisReply } from "../src/connection/driver.ts";
 import {
   BackendClosedError,
   RedisAuthenticationError,
   RedisConnectionError,
   RedisReplyError,
 } from "../src/errors.ts";
-import { tcpDriver } from "../src/drivers/tcp.ts";
-import { streamTransport } from "../src/drivers/_transport.ts";
+import { tcpDriver } from "../src/connection/drivers/tcp.ts";
+import { streamTransport } from "../src/connection/drivers/_transport.ts";
 import { freePort, startRedisServer } from "./_redis_server.ts";
 import { redisServerBin, requirement } from "./_env.ts";
 

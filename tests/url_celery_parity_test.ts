@@ -6,8 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { asUri, parseRedisUrl } from "../src/url.ts";
-import type { RedisBackendSslOptions, RedisUrlParams } from "../src/url.ts";
+import { asUri, parseRedisUrl } from "../src/connection/url.ts";
+import type { RedisBackendSslOptions, RedisUrlParams } from "../src/connection/url.ts";
 import { celeryPythons, requirement } from "./_env.ts";
 import { celeryAvailable, type CeleryVersion, celeryVersions } from "./_celery.ts";
 

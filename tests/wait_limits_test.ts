@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { memoryDriver, RedisBackend, RedisConnectionError, TimeoutError } from "../mod.ts";
 import { createBackend } from "../mod.ts";
-import { MAX_TIMER_DELAY } from "../src/consumer/deadline_queue.ts";
+import { MAX_TIMER_DELAY } from "../src/results/consumer/deadline_queue.ts";
 import { freePort } from "./_redis_server.ts";
 
 /** Records every delay given to setTimeout/setInterval while `fn` runs. */

@@ -4,15 +4,15 @@
  *
  * @module
  */
-import type { RedisBackend } from "../backend.ts";
-import { createBackend } from "../create_backend.ts";
-import type { CeleryVersion } from "../celery_version.ts";
+import type { RedisBackend } from "../backend/redis_backend.ts";
+import { createBackend } from "../backend/create_backend.ts";
+import type { CeleryVersion } from "../wire/celery_version.ts";
 import { CeleryBackendError, TimeoutError } from "../errors.ts";
-import type { TaskMeta } from "../meta.ts";
-import type { SerializerName } from "../serializers.ts";
-import { PROPAGATE_STATES } from "../states.ts";
-import { TaskError } from "../task_error.ts";
-import { maskUrl } from "../url.ts";
+import type { TaskMeta } from "../wire/meta.ts";
+import type { SerializerName } from "../wire/serializers.ts";
+import { PROPAGATE_STATES } from "../wire/states.ts";
+import { TaskError } from "../wire/task_error.ts";
+import { maskUrl } from "../connection/url.ts";
 
 /** Exit codes of the `result` command. */
 export const EXIT = {

@@ -1,0 +1,77 @@
+/**
+ * `createBackend()` for edge runtimes: the same call as the main entry point's, for the URLs
+ * that need no TCP socket (`https://`, `http://`, `memory://`). It does not load the TCP driver.
+ *
+ * @module
+ */
+import { RedisBackend, type RedisBackendOptions } from "./redis_backend.ts";
+import type { RedisDriver } from "../connection/driver.ts";
+import { memoryDriver } from "../connection/drivers/memory.ts";
+import { httpDriver, httpDriverFromUrl, type HttpUrlOptions } from "../connection/drivers/http.ts";
+import { maskUrl, schemeOf } from "../connection/url.ts";
+
+/** Options of the edge `createBackend()`: Celery's settings plus the HTTP driver's. */
+export interface CreateEdgeBackendOptions extends RedisBackendOptions, HttpUrlOptions {
+  /** A ready driver to use instead of one chosen from the URL. */
+  driver?: RedisDriver | undefined;
+}
+
+/**
+ * Creates a backend for an Upstash-compatible REST URL (or `memory://`), without loading the TCP
+ * driver:
+ * - `https://host` or `http://host` (a local server): the HTTP driver, with `token` from the
+ *   options, the URL's password, or the environment;
+ * - no URL: the HTTP driver from the environment (`UPSTASH_REDIS_REST_URL`/`_TOKEN`, or
+ *   `KV_REST_API_URL`/`_TOKEN`; on Cloudflare pass the Worker's bindings as `env`);
+ * - `memory://`: the in-memory driver.
+ *
+ * @param url The REST URL, or `memory://`, or nothing to read the environment.
+ * @param options Celery settings and HTTP driver settings (`token`, `env`, `streaming`, …;
+ * `requestTimeout` in milliseconds, `resultExpires` in seconds as in Celery).
+ * @returns A backend that owns its driver.
+ * @throws {TypeError} for `redis://` and other schemes that need a TCP socket, or a missing token.
+ *
+ * @example
+ * ```ts
+ * import { createBackend } from "../../edge.ts";
+ * await using backend = createBackend("memory://");
+ * await backend.markAsDone("t1", 1);
+ * console.log((await backend.getTaskMeta("t1")).status); // SUCCESS
+ * ```
+ */
+export function createEdgeBackend(
+  url?: string,
+  options: CreateEdgeBackendOptions = {},
+): RedisBackend {
+  const {
+    driver,
+    token,
+    env,
+    readRetries,
+    backoff,
+    requestTimeout,
+    binaryWrites,
+    streaming,
+    ...settings
+  } = options;
+  if (driver) return new RedisBackend(driver, settings);
+  const http: HttpUrlOptions = {
+    token,
+    env,
+    readRetries,
+    backoff,
+    requestTimeout,
+    binaryWrites,
+    streaming,
+  };
+  if (url === undefined) return new RedisBackend(httpDriver(http), settings);
+  const scheme = schemeOf(url);
+  if (scheme === "memory") return new RedisBackend(memoryDriver(), settings);
+  if (scheme === "https" || scheme === "http") {
+    return new RedisBackend(httpDriverFromUrl(url, http), settings);
+  }
+  throw new TypeError(
+    `Unsupported result backend URL at the edge ${maskUrl(url)}: expected https:// (an ` +
+      "Upstash-compatible REST URL) or memory://; redis:// needs TCP (import the main entry point)",
+  );
+}
