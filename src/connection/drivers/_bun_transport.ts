@@ -21,7 +21,7 @@ import {
   type TransportHandlers,
   type TransportTarget,
   type TransportTls,
-} from "./_transport.ts";
+} from "./_transport_types.ts";
 
 /** The part of Bun's `Socket` used here. */
 interface BunSocket {

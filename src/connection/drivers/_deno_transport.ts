@@ -31,7 +31,7 @@ import {
   type TransportHandlers,
   type TransportTarget,
   type TransportTls,
-} from "./_transport.ts";
+} from "./_transport_types.ts";
 
 /** The part of `Deno.Conn` used here. */
 interface DenoConn {
