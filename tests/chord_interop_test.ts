@@ -144,6 +144,15 @@ function runAdd(backend: RedisBackend, m: TaskMessage, chord: ChordPartOptions) 
   return backend.markAsDone(m.id, x + y, requestOf(m, HOST), { chord });
 }
 
+/** Polls until the chord's keys are gone: the completing part deletes them after sending the body. */
+async function waitForChordKeysDeleted(backend: RedisBackend, groupId: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while ((await chordKeys(backend, groupId)).length > 0) {
+    if (Date.now() > deadline) throw new Error(`The keys of chord ${groupId} were not deleted`);
+    await sleep(25);
+  }
+}
+
 /**
  * Takes the chord body's message from `ts` (whoever sent it), checks it was sent exactly once, and
  * runs `celery_app.echo` for it as the TypeScript worker.
@@ -154,7 +163,9 @@ async function runBodyOnce(s: Setup, sent: SentChord, v: CeleryVersion): Promise
   assert.equal(body!.task, "celery_app.echo");
   // Celery 5.6 freezes the body into the header's group; 5.2 leaves it without a group.
   assert.equal(body!.group, v === "5.2" ? null : sent.group_id);
-  await sleep(300);
+  // The completing part sends the body, then deletes the chord keys: once they are gone, every
+  // body that will ever be sent has been, and only the one taken above was.
+  await waitForChordKeysDeleted(s.backend, sent.group_id);
   assert.equal(await s.broker.send(["LLEN", "ts"]), 0, "the body was sent exactly once");
   await s.backend.markAsDone(body!.id, body!.args[0], requestOf(body!, HOST));
   return body!;
@@ -371,17 +382,24 @@ for (const v of celeryVersions) {
       // The extra part runs on the Python worker, with our part's chord options.
       const fired: unknown[][] = [];
       const chord = sendBodiesThrough(s.client, fired);
+      // The extra part is held on its own queue until ours is done, so Python's completes the chord.
       const extra = await s.client.call<{ id: string }>("send_extra", {
         args: [50, 50],
-        queue: "celery",
+        queue: "hold-extra",
         group: part!.group,
         group_index: part!.groupIndex,
         chord: part!.chord,
         root_id: part!.rootId,
       });
       await runAdd(s.backend, part!, chord);
+      assert.equal(fired.length, 0, "size 2 + 1 added: our part is not the last");
+      assert.equal(await moveTaskMessages(s.broker, "hold-extra", "celery"), 1);
       const body = await runBodyOnce(s, sent, v);
-      assert.ok(fired.length <= 1);
+      assert.equal(fired.length, 0, "Python sent the body");
+      assert.ok(
+        [extra.id, sent.header_ids[0]].includes(body.parentId!),
+        "a Python part completed the chord",
+      );
       assert.deepEqual((body.args[0] as number[]).toSorted((a, b) => a - b), [0, 2, 100]);
       assert.equal((await s.backend.getTaskMeta(extra.id)).result, 100);
       const read = await s.client.call<HarnessRead>("wait", { id: sent.body_id });

@@ -1,0 +1,353 @@
+// Mutation check: applies deliberate bugs to the core logic one at a time, in a temporary copy of
+// the repository, and runs the test files that should catch each one under Deno. A mutant that
+// leaves its tests green has survived: the tests do not guard that behaviour, and this script
+// exits 1.
+//
+//   deno run -A scripts/mutate.ts                  # the committed tree (git archive HEAD)
+//   deno run -A scripts/mutate.ts --working-tree   # the working tree, uncommitted changes too
+//   deno run -A scripts/mutate.ts --only chord     # mutants whose name contains "chord"
+//
+// The real src/ is never touched: every mutant is written into the temporary copy only.
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+/** One deliberate bug: where, what it replaces, and which test files must catch it. */
+interface Mutant {
+  name: string;
+  file: string;
+  original: string;
+  replacement: string;
+  tests: string[];
+}
+
+const CHORD_TESTS = ["tests/chord_memory_test.ts", "tests/chord_tcp_test.ts"];
+const CONSUMER_TESTS = [
+  "tests/backend_memory_test.ts",
+  "tests/backend_tcp_test.ts",
+];
+
+const MUTANTS: Mutant[] = [
+  {
+    name: "chord fires at count >= total (== -> >=)",
+    file: "src/canvas/chord.ts",
+    original:
+      `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
+    replacement:
+      `if (readyCount < total) return { status: "waiting", readyCount, total };`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "chord fires at count <= total (== -> <=)",
+    file: "src/canvas/chord.ts",
+    original:
+      `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
+    replacement:
+      `if (readyCount > total) return { status: "waiting", readyCount, total };`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "chord fires at count > total (== -> >)",
+    file: "src/canvas/chord.ts",
+    original:
+      `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
+    replacement:
+      `if (readyCount <= total) return { status: "waiting", readyCount, total };`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "chord fires at count < total (== -> <)",
+    file: "src/canvas/chord.ts",
+    original:
+      `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
+    replacement:
+      `if (readyCount >= total) return { status: "waiting", readyCount, total };`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "chord ignores add_to_chord (.t)",
+    file: "src/canvas/chord.ts",
+    original: `const totalDiff = pythonInt(replies[2], 0, keys.added);`,
+    replacement: `const totalDiff = 0;`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "chord ordering: every part scored +inf (results by member bytes)",
+    file: "src/canvas/chord.ts",
+    original:
+      `const score: RedisArg = typeof request.groupIndex === "number" ? request.groupIndex : "+inf";`,
+    replacement: `const score: RedisArg = "+inf";`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "chord keys get no TTL",
+    file: "src/canvas/chord.ts",
+    original: `if (backend.expires > 0) {`,
+    replacement: `if (backend.expires < 0) {`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "fired chord keeps its size key",
+    file: "src/canvas/chord.ts",
+    original: `["DEL", keys.size],`,
+    replacement: ``,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "SUCCESS guard off (a later state overwrites SUCCESS)",
+    file: "src/backend/redis_backend.ts",
+    original: `=== "SUCCESS") return undefined;`,
+    replacement: `=== "NO-SUCH-STATE") return undefined;`,
+    tests: ["tests/backend_memory_test.ts"],
+  },
+  {
+    name: "chord key separator '.' -> ':'",
+    file: "src/wire/keys.ts",
+    original:
+      "return { results: `${base}.j`, added: `${base}.t`, size: `${base}.s` };",
+    replacement:
+      "return { results: `${base}:j`, added: `${base}:t`, size: `${base}:s` };",
+    tests: ["tests/keys_test.ts", ...CHORD_TESTS],
+  },
+  {
+    name: "task key prefix separator '-' -> ':'",
+    file: "src/wire/keys.ts",
+    original: `const TASK_PREFIX = "celery-task-meta-";`,
+    replacement: `const TASK_PREFIX = "celery-task-meta:";`,
+    tests: ["tests/keys_test.ts", "tests/backend_memory_test.ts"],
+  },
+  {
+    name: "key prefix rule: 5.5+ joins a prefix ending in '.' with '_'",
+    file: "src/wire/keys.ts",
+    original:
+      `const keepAsIs = atLeast(celeryVersion, "5.5") && ":_-.".includes(globalKeyprefix.at(-1)!);`,
+    replacement:
+      `const keepAsIs = atLeast(celeryVersion, "5.5") && ":_-".includes(globalKeyprefix.at(-1)!);`,
+    tests: ["tests/keys_test.ts"],
+  },
+  {
+    name: "key prefix rule: 5.3/5.4 keep a prefix ending in ':' as is",
+    file: "src/wire/keys.ts",
+    original:
+      `const keepAsIs = atLeast(celeryVersion, "5.5") && ":_-.".includes(globalKeyprefix.at(-1)!);`,
+    replacement: `const keepAsIs = ":_-.".includes(globalKeyprefix.at(-1)!);`,
+    tests: ["tests/keys_test.ts"],
+  },
+  {
+    name: "resubscribe without reading (no MGET after a reconnection)",
+    file: "src/results/consumer/result_consumer.ts",
+    original:
+      `if (keys.length > 0) await this.#subscribeThenRead(subscriber, keys);`,
+    replacement: `if (keys.length > 0) await subscriber.subscribe(keys);`,
+    tests: ["tests/consumer_resubscribe_test.ts"],
+  },
+  {
+    name: "polling: one GET per waiter instead of one MGET",
+    file: "src/results/consumer/polling_consumer.ts",
+    original: `const payloads = await this.#backend.mget(keys);`,
+    replacement:
+      `const payloads = await Promise.all(keys.map((key) => this.#backend.get(key)));`,
+    tests: CONSUMER_TESTS,
+  },
+  {
+    name: "polling: failure limit off by one (rejects after maxErrors)",
+    file: "src/results/consumer/polling_consumer.ts",
+    original: `if (++errors > this.#maxErrors) {`,
+    replacement: `if (++errors >= this.#maxErrors) {`,
+    tests: ["tests/small_units_test.ts"],
+  },
+  {
+    name: "date_done: fraction always written (isoformat omits .000000)",
+    file: "src/wire/date_done.ts",
+    original: "return micros === 0 ? base : `${base}.${pad(micros, 6)}`;",
+    replacement: "return `${base}.${pad(micros, 6)}`;",
+    tests: ["tests/date_done_test.ts"],
+  },
+  {
+    name: "date_done: Celery 5.2 written with +00:00",
+    file: "src/wire/date_done.ts",
+    original:
+      `if (!atLeast(style.celeryVersion, "5.4")) return isoLocal(date, 0, micros);`,
+    replacement:
+      `if (!atLeast(style.celeryVersion, "5.2")) return isoLocal(date, 0, micros);`,
+    tests: ["tests/date_done_test.ts"],
+  },
+  {
+    name: "chain failure propagates RETRY too",
+    file: "src/canvas/chain.ts",
+    original:
+      `if ((options.storeResult ?? true) && PROPAGATE_STATES.has(state) && context.id) {`,
+    replacement: `if ((options.storeResult ?? true) && context.id) {`,
+    tests: ["tests/small_units_test.ts"],
+  },
+  {
+    name: "isFinalState() true for every state",
+    file: "src/results/sse_response.ts",
+    original: `return READY_STATES.has(status);`,
+    replacement: `return status !== "";`,
+    tests: ["tests/small_units_test.ts"],
+  },
+];
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const args = process.argv.slice(2);
+const workingTree = args.includes("--working-tree");
+const onlyAt = args.indexOf("--only");
+const only = onlyAt >= 0 ? args[onlyAt + 1] ?? "" : undefined;
+const selected = MUTANTS.filter((m) =>
+  only === undefined || m.name.includes(only)
+);
+
+// A mutant can make a test wait forever; a run this long is stopped and counts as failed.
+const RUN_TIMEOUT_MS = 120_000;
+
+function run(
+  command: string,
+  argv: string[],
+  cwd: string,
+): { ok: boolean; output: string } {
+  const result = spawnSync(command, argv, {
+    cwd,
+    encoding: "utf8",
+    timeout: RUN_TIMEOUT_MS,
+    killSignal: "SIGKILL",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  const timedOut = result.signal === "SIGKILL"
+    ? `\n(stopped after ${RUN_TIMEOUT_MS} ms)`
+    : "";
+  return {
+    ok: result.status === 0,
+    output: `${result.stdout ?? ""}${result.stderr ?? ""}${timedOut}`,
+  };
+}
+
+/** A copy of the repository in a temporary folder: HEAD, or the working tree's files. */
+function makeCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), "mutate-"));
+  if (workingTree) {
+    const files = run(
+      "git",
+      ["ls-files", "-co", "--exclude-standard", "-z"],
+      root,
+    ).output
+      .split("\0").filter((f) => f !== "" && existsSync(join(root, f)));
+    for (const file of files) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), readFileSync(join(root, file)));
+    }
+  } else {
+    // Through a pipe, not a buffer: the archive is larger than spawnSync's default buffer.
+    const extract = run("sh", [
+      "-c",
+      'git archive --format=tar HEAD | tar -x -C "$0"',
+      dir,
+    ], root);
+    if (!extract.ok) {
+      throw new Error(`git archive | tar failed: ${extract.output}`);
+    }
+  }
+  // npm dev dependencies (@upstash/redis, fast-check) are shared, read-only.
+  if (existsSync(join(root, "node_modules"))) {
+    symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+  }
+  return dir;
+}
+
+/** Runs test files under Deno; `failed` names the failing tests (empty if none could be named). */
+function denoTest(
+  dir: string,
+  files: string[],
+): { ok: boolean; failed: Set<string>; output: string } {
+  const { ok, output } = run(process.execPath, [
+    "test",
+    "-A",
+    "--no-check",
+    ...files,
+  ], dir);
+  const failed = new Set(
+    output.split("\n").map((line) => /^(.+) \.\.\. FAILED/.exec(line)?.[1])
+      .filter((n) => n !== undefined),
+  );
+  return { ok, failed, output };
+}
+
+const copy = makeCopy();
+let exitCode = 0;
+try {
+  console.log(
+    `Mutation check of ${workingTree ? "the working tree" : "HEAD"} in ${copy}`,
+  );
+  const allTests = [...new Set(selected.flatMap((m) => m.tests))];
+  const baseline = denoTest(copy, allTests);
+  // A test that already fails unmutated cannot catch anything: it is listed, and a mutant counts
+  // as caught only when some other test fails (or the run fails without naming a test).
+  if (!baseline.ok && baseline.failed.size === 0) {
+    console.error(
+      `The unmutated tests do not run:\n${baseline.output.slice(-4000)}`,
+    );
+    process.exit(2);
+  }
+  for (const name of baseline.failed) {
+    console.log(`already failing unmutated: ${name}`);
+  }
+  const rows: string[][] = [];
+  for (const mutant of selected) {
+    const path = join(copy, mutant.file);
+    const source = readFileSync(path, "utf8");
+    const at = source.indexOf(mutant.original);
+    if (at === -1 || source.indexOf(mutant.original, at + 1) !== -1) {
+      rows.push([mutant.name, mutant.file, "snippet not found once", ""]);
+      exitCode = 1;
+      continue;
+    }
+    writeFileSync(
+      path,
+      source.slice(0, at) + mutant.replacement +
+        source.slice(at + mutant.original.length),
+    );
+    const started = Date.now();
+    try {
+      const result = denoTest(copy, mutant.tests);
+      const newlyFailed = [...result.failed].filter((name) =>
+        !baseline.failed.has(name)
+      );
+      const caught = !result.ok &&
+        (newlyFailed.length > 0 || result.failed.size === 0);
+      const stopped = result.output.includes("(stopped after");
+      const verdict = caught
+        ? (stopped ? "caught (hung, stopped)" : "caught")
+        : "SURVIVED";
+      if (!caught) exitCode = 1;
+      rows.push([
+        mutant.name,
+        mutant.file,
+        verdict,
+        `${((Date.now() - started) / 1000).toFixed(1)} s`,
+      ]);
+      console.log(`${verdict.padEnd(8)} ${mutant.name}`);
+    } finally {
+      writeFileSync(path, source);
+    }
+  }
+  console.log("\n| mutant | file | result | time |\n|---|---|---|---|");
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  const caught = rows.filter((r) => r[2]!.startsWith("caught")).length;
+  console.log(`\n${caught} of ${rows.length} mutants caught`);
+} finally {
+  rmSync(copy, { recursive: true, force: true });
+}
+process.exit(exitCode);
