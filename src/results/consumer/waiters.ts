@@ -4,7 +4,9 @@
  * timeout. The pub/sub and polling consumers feed it payloads; it tells them which keys are wanted.
  *
  * Kept lean on purpose: a backend may hold 100,000 pending waits, so a wait costs one promise,
- * one small listener object and (with a timeout) one heap entry; timeouts share a single timer.
+ * one four-field listener (its signal, timeout and callback in a side object only when given),
+ * and (with a timeout) one heap entry; timeouts share a single timer. A task's only listener is
+ * held directly, not in an array (an array that grew by a push reserves 16 slots).
  *
  * @module
  */
@@ -40,23 +42,65 @@ export interface ResultWaiter extends AsyncDisposable {
 /** One wait. `key` is cleared once it has settled. */
 interface Listener {
   key: string | undefined;
-  resolve: (meta: TaskMeta) => void;
-  reject: (error: unknown) => void;
-  onMessage: ((meta: TaskMeta) => void) | undefined;
-  signal: AbortSignal | undefined;
+  /**
+   * The promise's resolve function; a wait is rejected by resolving it with a rejected promise,
+   * so the reject function is not kept (one function object less per wait).
+   */
+  resolve: (outcome: TaskMeta | Promise<never>) => void;
+  /** What only some waits have (most have none of it). */
+  extra: ListenerExtra | undefined;
+}
+
+/** A wait's options that need bookkeeping. */
+interface ListenerExtra {
+  readonly onMessage: ((meta: TaskMeta) => void) | undefined;
+  readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   deadline: Deadline<Listener> | undefined;
   /** The timeout in ms, for the TimeoutError's message. */
-  timeout: number | undefined;
+  readonly timeout: number | undefined;
 }
 
 /** Everyone waiting on one task key, and the last payload delivered to them. */
 interface PendingTask {
   readonly taskId: string;
-  readonly listeners: Listener[];
+  /** The only listener, or several in the order they came (or none, briefly). */
+  listeners: Listener | Listener[];
   lastPayload: Uint8Array | null;
   lastMeta: TaskMeta | null;
 }
+
+/** The listeners of a task as an array (a copy when several, so they may be removed meanwhile). */
+function listenersOf(entry: PendingTask): Listener[] {
+  const listeners = entry.listeners;
+  return Array.isArray(listeners) ? [...listeners] : [listeners];
+}
+
+function addListener(entry: PendingTask, listener: Listener): void {
+  const listeners = entry.listeners;
+  if (Array.isArray(listeners)) {
+    if (listeners.length === 0) entry.listeners = listener;
+    else listeners.push(listener);
+  } else {
+    entry.listeners = [listeners, listener];
+  }
+}
+
+/** Removes a listener; returns whether any remain. */
+function removeListener(entry: PendingTask, listener: Listener): boolean {
+  const listeners = entry.listeners;
+  if (!Array.isArray(listeners)) {
+    if (listeners !== listener) return true;
+    entry.listeners = NO_LISTENERS;
+    return false;
+  }
+  const index = listeners.indexOf(listener);
+  if (index !== -1) listeners.splice(index, 1);
+  return listeners.length > 0;
+}
+
+/** Shared by entries that lost their listeners (never written to: addListener replaces it). */
+const NO_LISTENERS: Listener[] = [];
 
 /** Bookkeeping of pending waits, keyed by the task's meta key (= its channel). */
 export class Waiters {
@@ -121,35 +165,36 @@ export class Waiters {
       );
     }
     const key = this.#backend.keys.task(taskId);
-    let entry = this.#pending.get(key);
-    const isNew = entry === undefined;
-    if (!entry) {
-      entry = { taskId, listeners: [], lastPayload: null, lastMeta: null };
-      this.#pending.set(key, entry);
-    }
-    const pending = entry;
-    return new Promise<TaskMeta>((resolve, reject) => {
-      const listener: Listener = {
-        key,
-        resolve,
-        reject,
-        onMessage,
-        signal,
-        onAbort: undefined,
-        deadline: undefined,
-        timeout,
-      };
-      if (signal) {
-        listener.onAbort = () => this.#settle(listener, false, signal.reason);
-        signal.addEventListener("abort", listener.onAbort, { once: true });
+    const entry = this.#pending.get(key);
+    const needsExtra = signal !== undefined || onMessage !== undefined ||
+      (timeout !== undefined && timeout !== Infinity);
+    return new Promise<TaskMeta>((resolve) => {
+      const listener: Listener = { key, resolve, extra: undefined };
+      if (needsExtra) {
+        const extra: ListenerExtra = {
+          onMessage,
+          signal,
+          onAbort: undefined,
+          deadline: undefined,
+          timeout,
+        };
+        listener.extra = extra;
+        if (signal) {
+          extra.onAbort = () => this.#settle(listener, false, signal.reason);
+          signal.addEventListener("abort", extra.onAbort, { once: true });
+        }
+        if (timeout !== undefined && timeout !== Infinity) {
+          extra.deadline = this.#deadlines.add(Date.now() + timeout, listener);
+        }
       }
-      if (timeout !== undefined && timeout !== Infinity) {
-        listener.deadline = this.#deadlines.add(Date.now() + timeout, listener);
+      if (entry === undefined) {
+        this.#pending.set(key, { taskId, listeners: listener, lastPayload: null, lastMeta: null });
+      } else {
+        addListener(entry, listener);
+        // A late joiner still sees the state the others have already been told about.
+        if (entry.lastMeta) this.#notify(listener, entry.lastMeta);
       }
-      pending.listeners.push(listener);
-      // A late joiner still sees the state the others have already been told about.
-      if (pending.lastMeta) this.#notify(listener, pending.lastMeta);
-      if (isNew) {
+      if (entry === undefined) {
         this.#holdProcess();
         this.#onChange(true);
       }
@@ -175,7 +220,7 @@ export class Waiters {
     }
     entry.lastMeta = meta;
     this.#onStateChange?.(meta);
-    for (const listener of [...entry.listeners]) this.#notify(listener, meta);
+    for (const listener of listenersOf(entry)) this.#notify(listener, meta);
     if (READY_STATES.has(meta.status)) this.#settleAll(key, true, meta);
   }
 
@@ -202,8 +247,13 @@ export class Waiters {
     if (!entry) return;
     this.#pending.delete(key);
     this.#releaseProcess();
-    for (const listener of entry.listeners) this.#finish(listener, ok, value);
-    entry.listeners.length = 0;
+    const listeners = entry.listeners;
+    entry.listeners = NO_LISTENERS;
+    if (Array.isArray(listeners)) {
+      for (const listener of listeners) this.#finish(listener, ok, value);
+    } else {
+      this.#finish(listeners, ok, value);
+    }
     this.#onChange(false);
   }
 
@@ -214,9 +264,7 @@ export class Waiters {
     const entry = this.#pending.get(key);
     this.#finish(listener, ok, value);
     if (!entry) return;
-    const index = entry.listeners.indexOf(listener);
-    if (index !== -1) entry.listeners.splice(index, 1);
-    if (entry.listeners.length === 0) {
+    if (!removeListener(entry, listener)) {
       this.#pending.delete(key);
       this.#releaseProcess();
       this.#onChange(false);
@@ -226,10 +274,13 @@ export class Waiters {
   #finish(listener: Listener, ok: boolean, value: unknown): void {
     if (listener.key === undefined) return;
     listener.key = undefined;
-    if (listener.onAbort) listener.signal!.removeEventListener("abort", listener.onAbort);
-    this.#deadlines.cancel(listener.deadline);
+    const extra = listener.extra;
+    if (extra !== undefined) {
+      if (extra.onAbort) extra.signal!.removeEventListener("abort", extra.onAbort);
+      this.#deadlines.cancel(extra.deadline);
+    }
     if (ok) listener.resolve(value as TaskMeta);
-    else listener.reject(value);
+    else listener.resolve(Promise.reject(value));
   }
 
   #timeoutError(listener: Listener): TimeoutError {
@@ -238,7 +289,7 @@ export class Waiters {
     const lost = cause instanceof Error ? `; the connection is down: ${cause.message}` : "";
     return new TimeoutError(
       `The operation timed out: waited ${
-        formatMs(listener.timeout ?? 0)
+        formatMs(listener.extra?.timeout ?? 0)
       } for task ${taskId}${lost}`,
       cause === undefined ? undefined : { cause },
     );
@@ -257,9 +308,10 @@ export class Waiters {
   }
 
   #notify(listener: Listener, meta: TaskMeta): void {
-    if (!listener.onMessage) return;
+    const onMessage = listener.extra?.onMessage;
+    if (!onMessage) return;
     try {
-      listener.onMessage(meta);
+      onMessage(meta);
     } catch (error) {
       this.#settle(listener, false, error);
     }
