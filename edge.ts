@@ -37,7 +37,13 @@
  * @module
  */
 export { RedisBackend } from "./src/backend/redis_backend.ts";
-export type { RedisBackendOptions, StoreResultOptions } from "./src/backend/redis_backend.ts";
+export type {
+  BackendAttachment,
+  RedisBackendOptions,
+  StoreResultOptions,
+} from "./src/backend/redis_backend.ts";
+export type { CanvasHook, StoredState } from "./src/backend/canvas_hook.ts";
+export type { ConsumerSetting } from "./src/backend/consumer_options.ts";
 export { AsyncResult } from "./src/results/async_result.ts";
 export type { GetOptions } from "./src/results/async_result.ts";
 export { GroupResult, resultFromTuple, resultTuple } from "./src/results/group_result.ts";
@@ -47,6 +53,7 @@ export type { ResultConsumerOptions } from "./src/results/consumer/result_consum
 export { PollingConsumer } from "./src/results/consumer/polling_consumer.ts";
 export type { PollingConsumerOptions } from "./src/results/consumer/polling_consumer.ts";
 export type { ResultWaiter, WaitOptions } from "./src/results/consumer/waiters.ts";
+export { consumerFor } from "./src/results/consumer/consumer_for.ts";
 export { DEFAULT_RETRY_POLICY, ensure, retryDelayMs } from "./src/connection/retry.ts";
 export type { EnsureOptions, RetryPolicy } from "./src/connection/retry.ts";
 export { createEdgeBackend as createBackend } from "./src/backend/create_edge_backend.ts";
@@ -126,15 +133,19 @@ export type { ExceptionInfo, TaskErrorOptions } from "./src/wire/task_error.ts";
 export { parseDateDone } from "./src/wire/date_done.ts";
 export { asUri, maskUrl, parseRedisUrl } from "./src/connection/url.ts";
 export type { RedisUrlParams } from "./src/connection/url.ts";
-export type { MarkAsFailureOptions, MarkOptions } from "./src/backend/redis_backend.ts";
+export type {
+  ErrbackContext,
+  ErrbackHandler,
+  MarkAsFailureOptions,
+  MarkOptions,
+} from "./src/backend/redis_backend.ts";
 export type {
   ChordBodyContext,
   ChordPartOptions,
   ChordPartResult,
   ChordRequest,
-  ErrbackContext,
-  ErrbackHandler,
 } from "./src/canvas/chord.ts";
+export { canvas } from "./src/canvas/canvas.ts";
 export type { ResultSerializer } from "./src/wire/serializers.ts";
 export type { Signature, SignatureOptions } from "./src/wire/meta.ts";
 export type {

@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   await backend.markAsRetry(retried!, new Error("connection reset"));
   await backend.markAsRevoked(revoked!, "terminated");
 
-  for (const [i, meta] of (await backend.getMany(ids)).entries()) {
+  for (const [i, meta] of (await backend.getTaskMetas(ids)).entries()) {
     console.log(show(ids[i]!.slice(run.length + 1), meta));
   }
   const raw = await backend.get(backend.keys.task(add));

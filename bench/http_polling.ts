@@ -10,7 +10,12 @@
 //
 //   deno run -A bench/http_polling.ts       bun bench/http_polling.ts
 //   options: --interval 100 (ms, both pollers), --spread 10000 (ms), --samples 40 (per latency row)
-import { httpDriver, type PollingConsumer, RedisBackend } from "../edge.ts";
+import {
+  consumerFor,
+  httpDriver,
+  type PollingConsumer,
+  RedisBackend,
+} from "../edge.ts";
 import { tcpDriver } from "../mod.ts";
 import { startRedisServer } from "../tests/_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "../tests/_upstash_server.ts";
@@ -42,10 +47,10 @@ async function requestsPerTick(
     await using backend = polling(rest);
     const ids = Array.from({ length: n }, (_, i) => `rpt-${n}-${i}`);
     rest.resetCounts();
-    const waits = ids.map((id) => backend.consumer.wait(id));
+    const waits = ids.map((id) => consumerFor(backend).wait(id));
     await sleep(INTERVAL * 10 + INTERVAL / 2);
     const requests = rest.requests["/"] ?? 0;
-    const ticks = (backend.consumer as PollingConsumer).ticks;
+    const ticks = (consumerFor(backend) as PollingConsumer).ticks;
     for (const id of ids) await writer.markAsDone(id, 1);
     await Promise.all(waits);
     rows.push([n, ticks, requests, (requests / ticks).toFixed(2)]);
@@ -74,7 +79,7 @@ async function randomCompletion(
   {
     await using backend = polling(rest);
     await Promise.all([
-      Promise.all(a.map((id) => backend.consumer.wait(id))),
+      Promise.all(a.map((id) => consumerFor(backend).wait(id))),
       storeAll(a),
     ]);
   }
@@ -138,7 +143,7 @@ async function latency(
     // run as the previous loop's exit (reported; see bench/README.md).
     await sleep(1);
     const id = `lat-${label.replace(/\W+/g, "-")}-${i}`;
-    const waiting = backend.consumer.wait(id);
+    const waiting = consumerFor(backend).wait(id);
     await sleep(30 + Math.random() * INTERVAL); // stores land at random points of a tick
     const stored = performance.now();
     await writer.markAsDone(id, i);

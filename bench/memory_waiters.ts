@@ -1,4 +1,4 @@
-// Memory of pending waiters: 100,000 `backend.asyncResult(id).get()` calls pending on one pub/sub
+// Memory of pending waiters: 100,000 `new AsyncResult(id, backend).get()` calls pending on one pub/sub
 // ResultConsumer against a real redis-server (all 100,000 channels subscribed, the initial MGET
 // done), heap measured after a full GC, against a baseline taken with the backend connected and
 // the ids already in memory. Then every result is stored (MULTI/SETEX/PUBLISH, as a worker does)
@@ -9,7 +9,13 @@
 //   bun bench/memory_waiters.ts             (Bun.gc(true))
 //   options: --url redis://host:port/db, --n 100000
 import process from "node:process";
-import { createBackend, type ResultConsumer, tcpDriver } from "../mod.ts";
+import {
+  AsyncResult,
+  consumerFor,
+  createBackend,
+  type ResultConsumer,
+  tcpDriver,
+} from "../mod.ts";
 import {
   collectGarbage,
   fmt,
@@ -75,7 +81,7 @@ async function main(): Promise<void> {
   const encoder = new TextEncoder();
 
   const backend = createBackend(redis.url);
-  const consumer = backend.consumer as ResultConsumer;
+  const consumer = consumerFor(backend) as ResultConsumer;
   await consumer.start();
   await backend.driver.send(["PING"]);
 
@@ -87,7 +93,7 @@ async function main(): Promise<void> {
 
     const t0 = performance.now();
     let pending: Promise<unknown>[] | null = ids.map((id) =>
-      backend.asyncResult(id).get(withTimeout ? { timeout: 600_000 } : {})
+      new AsyncResult(id, backend).get(withTimeout ? { timeout: 600_000 } : {})
     );
     while (consumer.subscribedChannels.size < N) await sleep(5);
     await backend.driver.send(["PING"]); // after the initial MGET of every key

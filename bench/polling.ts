@@ -9,7 +9,13 @@
 //   options: --url redis://host:port/db, --min-interval 50, --max-interval 500 (ms),
 //            --spread 3000 (ms over which results complete), --reps 3
 import process from "node:process";
-import { createBackend, type PollingConsumer, tcpDriver } from "../mod.ts";
+import {
+  AsyncResult,
+  consumerFor,
+  createBackend,
+  type PollingConsumer,
+  tcpDriver,
+} from "../mod.ts";
 import {
   fmt,
   median,
@@ -63,7 +69,7 @@ async function run(
   const storedAt = new Map<string, number>();
   const delays: number[] = [];
   const waits = ids.map((id) =>
-    backend.asyncResult(id).get({ timeout: SPREAD + 10 * MAX + 10_000 }).then(
+    new AsyncResult(id, backend).get({ timeout: SPREAD + 10 * MAX + 10_000 }).then(
       () => {
         delays.push(performance.now() - storedAt.get(id)!);
       },
@@ -90,7 +96,7 @@ async function run(
   await Promise.all(waits);
   const seconds = (performance.now() - t0) / 1000;
   const after = await mgetCalls(admin);
-  const ticks = (backend.consumer as PollingConsumer).ticks;
+  const ticks = (consumerFor(backend) as PollingConsumer).ticks;
   await backend.close();
   return { mgets: after - before, ticks, delays, seconds };
 }

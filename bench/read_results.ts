@@ -1,6 +1,6 @@
 // Reading stored results: 10,000 Celery metas (about 300 bytes, result_extended, written by our
 // markAsDone so the bytes are Celery's) read back and decoded, by:
-//   - ours:        backend.getTaskMeta(id) (GET + kombu JSON + meta checks), backend.getMany(ids)
+//   - ours:        backend.getTaskMeta(id) (GET + kombu JSON + meta checks), backend.getTaskMetas(ids)
 //   - ioredis:     get(key) + JSON.parse, mget(keys) + JSON.parse; default options and
 //                  enableAutoPipelining (the better of the two is the bar)
 //   - Bun native:  Bun's RedisClient get/mget + JSON.parse (under Bun only)
@@ -69,7 +69,7 @@ function oursReader(url: string, ids: string[]): Reader {
   return {
     name: "ours",
     one: (i) => backend.getTaskMeta(ids[i]!),
-    many: (from, to) => backend.getMany(ids.slice(from, to)),
+    many: (from, to) => backend.getTaskMetas(ids.slice(from, to)),
     close: () => backend.close(),
   };
 }

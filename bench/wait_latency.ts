@@ -1,7 +1,7 @@
 // Waiting latency: from a result being stored (MULTI/SETEX/PUBLISH on another connection, exactly
 // the bytes and commands of a Celery worker) to the waiter's promise resolving.
 //
-//   ours        backend.asyncResult(id).get() on a pub/sub ResultConsumer (subscribed and idle
+//   ours        new AsyncResult(id, backend).get() on a pub/sub ResultConsumer (subscribed and idle
 //               when the result is stored); resolve time taken in the promise's .then
 //   floor       a raw subscriber (our driver's openSubscriber, no decoding) timing a bare PUBLISH
 //               of the same ~300 bytes; "floor+store" is the same subscriber timing the full
@@ -23,6 +23,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import {
+  AsyncResult,
+  consumerFor,
   createBackend,
   type RedisBackend,
   type RedisDriver,
@@ -158,7 +160,7 @@ async function measureOurs(
   const backend: RedisBackend = createBackend(undefined, {
     driver: timedDriver(redis, arrivals),
   });
-  const consumer = backend.consumer as ResultConsumer;
+  const consumer = consumerFor(backend) as ResultConsumer;
   await consumer.start();
   await backend.driver.send(["PING"]);
   const out = emptySamples();
@@ -167,7 +169,7 @@ async function measureOurs(
   const startWaits = async (ids: string[]) => {
     const resolvedAt = new Map<string, number>();
     const done = ids.map((id) =>
-      backend.asyncResult(id).get({ timeout: 30_000 }).then(() => {
+      new AsyncResult(id, backend).get({ timeout: 30_000 }).then(() => {
         resolvedAt.set(id, performance.now());
       })
     );

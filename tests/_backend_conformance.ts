@@ -137,13 +137,13 @@ export function defineBackendConformance(driverName: string, makeDriver: DriverF
       await using backend = await backendWith();
       await backend.markAsDone("m1", 1);
       await backend.markAsDone("m3", 3);
-      const metas = await backend.getMany(["m3", "m2", "m1"]);
+      const metas = await backend.getTaskMetas(["m3", "m2", "m1"]);
       assert.deepEqual(metas.map((m) => [m.status, m.result]), [
         ["SUCCESS", 3],
         ["PENDING", null],
         ["SUCCESS", 1],
       ]);
-      assert.deepEqual(await backend.getMany([]), []);
+      assert.deepEqual(await backend.getTaskMetas([]), []);
     },
   );
 

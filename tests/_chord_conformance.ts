@@ -3,15 +3,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  addToChord,
+  applyChord,
+  AsyncResult,
+  canvas,
   type ChordPartOptions,
   type ChordRequest,
   GroupResult,
+  onChordPartReturn,
   RedisBackend,
   type RedisBackendOptions,
   type RedisCommand,
   type RedisDriver,
   RedisReplyError,
   resultFromTuple,
+  setChordSize,
   type Signature,
   TaskError,
 } from "../mod.ts";
@@ -87,10 +93,11 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     const { backend, log } = await recordedBackend();
     await using _ = backend;
     const body = bodySignature("body-o", "g-o");
-    await backend.setChordSize("g-o", 2);
+    await setChordSize(backend, "g-o", 2);
     log.length = 0;
     const spy = bodySpy();
-    const outcome = await backend.onChordPartReturn(
+    const outcome = await onChordPartReturn(
+      backend,
       part("t1", "g-o", body, 0),
       "SUCCESS",
       10,
@@ -112,7 +119,8 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
       ["EXEC"],
     ]);
     log.length = 0;
-    const last = await backend.onChordPartReturn(
+    const last = await onChordPartReturn(
+      backend,
       part("t2", "g-o", body, 1),
       "SUCCESS",
       20,
@@ -139,10 +147,10 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     const { backend, log } = await recordedBackend({ resultChordOrdered: false, resultExpires: 0 });
     await using _ = backend;
     const body = bodySignature("body-l", "g-l");
-    await backend.setChordSize("g-l", 2);
+    await setChordSize(backend, "g-l", 2);
     log.length = 0;
     const spy = bodySpy();
-    await backend.onChordPartReturn(part("t2", "g-l", body, 1), "SUCCESS", "b", spy.options);
+    await onChordPartReturn(backend, part("t2", "g-l", body, 1), "SUCCESS", "b", spy.options);
     const j = "celery-taskset-meta-g-l.j";
     // No EXPIRE without result_expires.
     assert.deepEqual(log, [
@@ -154,7 +162,7 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
       ["EXEC"],
     ]);
     log.length = 0;
-    await backend.onChordPartReturn(part("t1", "g-l", body, 0), "SUCCESS", "a", spy.options);
+    await onChordPartReturn(backend, part("t1", "g-l", body, 0), "SUCCESS", "a", spy.options);
     assert.deepEqual(log.slice(7, 10), [["MULTI"], ["LRANGE", j, "0", "2"], ["EXEC"]]);
     // List mode keeps completion order, whatever the group index.
     assert.deepEqual(spy.fired.map((f) => f.results), [["b", "a"]]);
@@ -164,14 +172,16 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     await using backend = await backendWith();
     const body = bodySignature("body-m", "g-m");
     const spy = bodySpy();
-    await backend.onChordPartReturn(part("t1", "g-m", body, 0), "SUCCESS", 10, spy.options);
-    await backend.onChordPartReturn(
+    await onChordPartReturn(backend, part("t1", "g-m", body, 0), "SUCCESS", 10, spy.options);
+    await onChordPartReturn(
+      backend,
       part("f1", "g-m", body, 1),
       "FAILURE",
       new TaskError("KeyError", ["boom"], "builtins"),
       spy.options,
     );
-    await backend.onChordPartReturn(
+    await onChordPartReturn(
+      backend,
       part("n1", "g-m", body),
       "SUCCESS",
       { a: [1.5, null] },
@@ -198,11 +208,11 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
   test(named("results come in group-index order, whatever the completion order"), async () => {
     await using backend = await backendWith();
     const body = bodySignature("body-r", "g-r");
-    await backend.setChordSize("g-r", 6);
+    await setChordSize(backend, "g-r", 6);
     const spy = bodySpy();
     for (const i of [3, 0, 5, 1, 4, 2]) {
       const outcome = await backend.markAsDone(`r${i}`, i * i, part(`r${i}`, "g-r", body, i), {
-        chord: spy.options,
+        canvas: canvas(spy.options),
       });
       assert.ok(outcome, "the part's own result is stored");
     }
@@ -216,18 +226,20 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     await using backend = await backendWith();
     const body = bodySignature("body-c", "g-c");
     const spy = bodySpy();
-    const a = await backend.onChordPartReturn(
+    const a = await onChordPartReturn(
+      backend,
       part("c0", "g-c", body, 0),
       "SUCCESS",
       0,
       spy.options,
     );
     assert.deepEqual(a, { status: "waiting", readyCount: 1, total: null });
-    await backend.setChordSize("g-c", 2);
-    assert.equal(await backend.addToChord("g-c"), 1);
+    await setChordSize(backend, "g-c", 2);
+    assert.equal(await addToChord(backend, "g-c"), 1);
     // .t has no TTL until the next part sets one.
     assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-g-c.t"]), -1);
-    const b = await backend.onChordPartReturn(
+    const b = await onChordPartReturn(
+      backend,
       part("c1", "g-c", body, 1),
       "SUCCESS",
       1,
@@ -235,7 +247,8 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     );
     assert.deepEqual(b, { status: "waiting", readyCount: 2, total: 3 });
     assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-g-c.t"]), 86400);
-    const c = await backend.onChordPartReturn(
+    const c = await onChordPartReturn(
+      backend,
       part("c2", "g-c", body, 1),
       "SUCCESS",
       2,
@@ -244,7 +257,8 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     assert.deepEqual(c, { status: "fired", readyCount: 3, total: 3 });
     assert.deepEqual(spy.fired.map((f) => f.results), [[0, 1, 2]]);
     // A late duplicate part starts a new count that never reaches the (deleted) size.
-    const late = await backend.onChordPartReturn(
+    const late = await onChordPartReturn(
+      backend,
       part("c3", "g-c", body, 2),
       "SUCCESS",
       3,
@@ -265,7 +279,8 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
         const body = bodySignature(`body-over-${ordered}`, gid);
         const spy = bodySpy();
         for (const i of [0, 1, 2]) {
-          const early = await backend.onChordPartReturn(
+          const early = await onChordPartReturn(
+            backend,
             part(`o${i}`, gid, body, i),
             "SUCCESS",
             i,
@@ -273,8 +288,9 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
           );
           assert.deepEqual(early, { status: "waiting", readyCount: i + 1, total: null });
         }
-        await backend.setChordSize(gid, 2);
-        const over = await backend.onChordPartReturn(
+        await setChordSize(backend, gid, 2);
+        const over = await onChordPartReturn(
+          backend,
           part("o3", gid, body, 3),
           "SUCCESS",
           3,
@@ -299,10 +315,11 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
         await using backend = await backendWith({ resultChordOrdered: ordered });
         const gid = `g-replay-${ordered}`;
         const body = bodySignature(`body-replay-${ordered}`, gid);
-        await backend.setChordSize(gid, 2);
+        await setChordSize(backend, gid, 2);
         const spy = bodySpy();
-        await backend.onChordPartReturn(part("rp0", gid, body, 0), "SUCCESS", 0, spy.options);
-        const last = await backend.onChordPartReturn(
+        await onChordPartReturn(backend, part("rp0", gid, body, 0), "SUCCESS", 0, spy.options);
+        const last = await onChordPartReturn(
+          backend,
           part("rp1", gid, body, 1),
           "SUCCESS",
           1,
@@ -311,7 +328,8 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
         assert.equal(last.status, "fired");
         // Redelivered parts (acks_late, a worker lost after storing): both of them, again.
         for (const [id, i] of [["rp1", 1], ["rp0", 0]] as const) {
-          const replay = await backend.onChordPartReturn(
+          const replay = await onChordPartReturn(
+            backend,
             part(id, gid, body, i),
             "SUCCESS",
             i,
@@ -337,10 +355,11 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
         resultChordOrdered: false,
       });
       const body = bodySignature("body-ff", "g-ff");
-      await recorded.setChordSize("g-ff", 2);
+      await setChordSize(recorded, "g-ff", 2);
       const spy = bodySpy();
-      await recorded.onChordPartReturn(part("ff0", "g-ff", body, 0), "SUCCESS", 0, spy.options);
-      const failed = await recorded.onChordPartReturn(
+      await onChordPartReturn(recorded, part("ff0", "g-ff", body, 0), "SUCCESS", 0, spy.options);
+      const failed = await onChordPartReturn(
+        recorded,
         part("ff1", "g-ff", body, 1),
         "FAILURE",
         new TaskError("ValueError", ["x"], "builtins"),
@@ -350,7 +369,8 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
       const bodyWrites = () =>
         log.filter((c) => c[0] === "SETEX" && c[1] === "celery-task-meta-body-ff").length;
       assert.equal(bodyWrites(), 1);
-      const late = await recorded.onChordPartReturn(
+      const late = await onChordPartReturn(
+        recorded,
         part("ff2", "g-ff", body, 2),
         "SUCCESS",
         2,
@@ -366,7 +386,8 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     await using backend = await backendWith();
     const spy = bodySpy();
     const body = bodySignature("body-s", "g-s");
-    const outcome = await backend.onChordPartReturn(
+    const outcome = await onChordPartReturn(
+      backend,
       { id: "x", group: "", chord: body },
       "SUCCESS",
       1,
@@ -378,11 +399,11 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
 
   test(named("setChordSize() stores a plain decimal with the TTL"), async () => {
     await using backend = await backendWith();
-    await backend.setChordSize("g-size", 3);
+    await setChordSize(backend, "g-size", 3);
     assert.equal(text(await backend.get("celery-taskset-meta-g-size.s")), "3");
     assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-g-size.s"]), 86400);
-    await assert.rejects(backend.setChordSize("g-size", -1), RangeError);
-    await assert.rejects(backend.setChordSize("g-size", 1.5), RangeError);
+    await assert.rejects(setChordSize(backend, "g-size", -1), RangeError);
+    await assert.rejects(setChordSize(backend, "g-size", 1.5), RangeError);
   });
 
   test(
@@ -392,13 +413,15 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
         await using backend = await backendWith({ celeryVersion });
         const gid = `g-f-${celeryVersion}`;
         const body = bodySignature(`body-f-${celeryVersion}`, gid);
-        await backend.setChordSize(gid, 2);
+        await setChordSize(backend, gid, 2);
         const spy = bodySpy();
-        await backend.markAsDone("ok1", 1, part("ok1", gid, body, 0), { chord: spy.options });
+        await backend.markAsDone("ok1", 1, part("ok1", gid, body, 0), {
+          canvas: canvas(spy.options),
+        });
         await backend.markAsFailure("f1", new TaskError("KeyError", ["boom"], "builtins"), {
           request: part("f1", gid, body, 1),
           traceback: "Traceback (most recent call last):\nKeyError: 'boom'\n",
-          chord: spy.options,
+          canvas: canvas(spy.options),
         });
         assert.equal(spy.fired.length, 0, "the body is not sent");
         const raw = text(await backend.get(`celery-task-meta-body-f-${celeryVersion}`))!;
@@ -440,10 +463,10 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
   test(named("a revoked part fails the body with TaskRevokedError's repr"), async () => {
     await using backend = await backendWith();
     const body = bodySignature("body-rv", "g-rv");
-    await backend.setChordSize("g-rv", 1);
+    await setChordSize(backend, "g-rv", 1);
     const spy = bodySpy();
     await backend.markAsRevoked("rv1", "revoked", part("rv1", "g-rv", body, 0), {
-      chord: spy.options,
+      canvas: canvas(spy.options),
     });
     const meta = await backend.getTaskMeta("body-rv");
     assert.equal(meta.status, "FAILURE");
@@ -457,8 +480,8 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     async () => {
       await using backend = await backendWith();
       const body = bodySignature("body-cb", "g-cb");
-      await backend.setChordSize("g-cb", 1);
-      const outcome = await backend.onChordPartReturn(part("cb1", "g-cb", body, 0), "SUCCESS", 1, {
+      await setChordSize(backend, "g-cb", 1);
+      const outcome = await onChordPartReturn(backend, part("cb1", "g-cb", body, 0), "SUCCESS", 1, {
         onBody: () => {
           throw new Error("broker down");
         },
@@ -475,14 +498,14 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     const errback: Signature = { task: "proj.on_error", args: [], kwargs: {}, options: {} };
     const body = bodySignature("body-eb", "g-eb");
     body.options!.link_error = [errback];
-    await backend.setChordSize("g-eb", 1);
+    await setChordSize(backend, "g-eb", 1);
     const sent: unknown[] = [];
     await backend.markAsFailure("eb1", new Error("x"), {
       request: part("eb1", "g-eb", body, 0),
-      chord: {
+      canvas: canvas({
         onBody: () => assert.fail("the body must not be sent"),
         onErrback: (sig, context) => void sent.push([sig.task, context.taskId, context.rootId]),
-      },
+      }),
     });
     assert.deepEqual(sent, [["proj.on_error", "body-eb", "body-eb"]]);
   });
@@ -498,11 +521,14 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
       subtask_type: "group",
       immutable: false,
     };
-    await backend.setChordSize("g-gb", 1);
+    await setChordSize(backend, "g-gb", 1);
     const revoked: string[][] = [];
     await backend.markAsFailure("gb1", new TaskError("ValueError", ["z"], "builtins"), {
       request: part("gb1", "g-gb", body, 0),
-      chord: { onBody: () => assert.fail("not sent"), onRevoke: (ids) => void revoked.push(ids) },
+      canvas: canvas({
+        onBody: () => assert.fail("not sent"),
+        onRevoke: (ids) => void revoked.push(ids),
+      }),
     });
     assert.deepEqual(revoked, [["gb-a", "gb-b"]]);
     for (const id of ["gb-a", "gb-b", "gb-group"]) {
@@ -516,11 +542,11 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
   test(named("a header with a nested group is saved and joined for nested results"), async () => {
     await using backend = await backendWith();
     const inner = new GroupResult("g-n-inner", [
-      backend.asyncResult("n1"),
-      backend.asyncResult("n2"),
+      new AsyncResult("n1", backend),
+      new AsyncResult("n2", backend),
     ], backend);
-    assert.equal(await backend.applyChord("g-n", [backend.asyncResult("n0"), inner]), true);
-    assert.equal(await backend.applyChord("g-flat", [backend.asyncResult("x")]), false);
+    assert.equal(await applyChord(backend, "g-n", [new AsyncResult("n0", backend), inner]), true);
+    assert.equal(await applyChord(backend, "g-flat", [new AsyncResult("x", backend)]), false);
     assert.equal(await backend.get("celery-taskset-meta-g-flat"), null);
     assert.equal(
       text(await backend.get("celery-taskset-meta-g-n")),
@@ -528,10 +554,10 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
         '[[["n1", null], null], [["n2", null], null]]]]]}',
     );
     const body = bodySignature("body-n", "g-n");
-    await backend.setChordSize("g-n", 3);
+    await setChordSize(backend, "g-n", 3);
     const spy = bodySpy();
     for (const [id, value] of [["n1", 1], ["n0", 0], ["n2", 2]] as const) {
-      await backend.markAsDone(id, value, part(id, "g-n", body), { chord: spy.options });
+      await backend.markAsDone(id, value, part(id, "g-n", body), { canvas: canvas(spy.options) });
     }
     assert.deepEqual(spy.fired.map((f) => f.results), [[0, [1, 2]]]);
     // The saved header is not deleted (it expires).
@@ -540,15 +566,15 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
 
   test(named("a saved header whose join fails stores 'Join error'"), async () => {
     await using backend = await backendWith();
-    const inner = new GroupResult("g-j-inner", [backend.asyncResult("j1")], backend);
-    await backend.applyChord("g-j", [backend.asyncResult("j0"), inner]);
-    await backend.setChordSize("g-j", 2);
+    const inner = new GroupResult("g-j-inner", [new AsyncResult("j1", backend)], backend);
+    await applyChord(backend, "g-j", [new AsyncResult("j0", backend), inner]);
+    await setChordSize(backend, "g-j", 2);
     const body = bodySignature("body-j", "g-j");
     const spy = bodySpy();
     // Counted in the chord, but no result is stored for j1: the join times out.
-    await backend.markAsDone("j0", 0, part("j0", "g-j", body), { chord: spy.options });
+    await backend.markAsDone("j0", 0, part("j0", "g-j", body), { canvas: canvas(spy.options) });
     await backend.markAsDone("j1", 1, { ...part("j1", "g-j", body), ignoreResult: true }, {
-      chord: { ...spy.options, joinTimeout: 50 },
+      canvas: canvas({ ...spy.options, joinTimeout: 50 }),
     });
     assert.equal(spy.fired.length, 0);
     const meta = await backend.getTaskMeta("body-j");
@@ -574,13 +600,13 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
   test(named("ignoreResult and storeResult: false still count the part"), async () => {
     await using backend = await backendWith();
     const body = bodySignature("body-i", "g-i");
-    await backend.setChordSize("g-i", 2);
+    await setChordSize(backend, "g-i", 2);
     const spy = bodySpy();
     await backend.markAsDone("i0", "a", { ...part("i0", "g-i", body, 0), ignoreResult: true }, {
-      chord: spy.options,
+      canvas: canvas(spy.options),
     });
     await backend.markAsDone("i1", "b", part("i1", "g-i", body, 1), {
-      chord: spy.options,
+      canvas: canvas(spy.options),
       storeResult: false,
     });
     assert.equal(await backend.exists("i0"), false);
@@ -591,12 +617,12 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
   test(named("200 parts completed concurrently fire the body exactly once"), async () => {
     await using backend = await backendWith();
     const body = bodySignature("body-cc", "g-cc");
-    await backend.setChordSize("g-cc", 200);
+    await setChordSize(backend, "g-cc", 200);
     const spy = bodySpy();
     const order = Array.from({ length: 200 }, (_, i) => (i * 37) % 200);
     const outcomes = await Promise.all(
       order.map((i) =>
-        backend.onChordPartReturn(part(`cc${i}`, "g-cc", body, i), "SUCCESS", i, spy.options)
+        onChordPartReturn(backend, part(`cc${i}`, "g-cc", body, i), "SUCCESS", i, spy.options)
       ),
     );
     assert.equal(outcomes.filter((o) => o.status === "fired").length, 1);
@@ -608,9 +634,9 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     await using backend = await backendWith();
     const body = bodySignature("body-w", "g-w");
     const spy = bodySpy();
-    await backend.onChordPartReturn(part("w0", "g-w", body, 0), "SUCCESS", 0, spy.options);
+    await onChordPartReturn(backend, part("w0", "g-w", body, 0), "SUCCESS", 0, spy.options);
     await assert.rejects(
-      backend.onChordPartReturn(part("w1", "g-w", body, 1), "SUCCESS", 1, {
+      onChordPartReturn(backend, part("w1", "g-w", body, 1), "SUCCESS", 1, {
         ...spy.options,
         ordered: false,
       }),
@@ -652,6 +678,7 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
         deliveryInfo: { routingKey: "celery" },
         chain,
       },
+      canvas: canvas(),
     });
     // Stored in the message's order: the chain's last task first.
     assert.deepEqual(
@@ -670,12 +697,33 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     }
   });
 
+  test(
+    named("markAsFailure() of a chain without options.canvas refuses before storing"),
+    async () => {
+      await using backend = await backendWith();
+      const chain: Signature[] = [{
+        task: "t.a",
+        args: [],
+        kwargs: {},
+        options: { task_id: "nc-2" },
+      }];
+      await assert.rejects(
+        backend.markAsFailure("nc-1", new Error("x"), { request: { id: "nc-1", chain } }),
+        (e: unknown) => e instanceof TypeError && /has a chain to fail/.test(e.message),
+      );
+      assert.equal(await backend.exists("nc-1"), false);
+      assert.equal(await backend.exists("nc-2"), false);
+    },
+  );
+
   test(named("a chain element that is a chord part is counted in its chord"), async () => {
     await using backend = await backendWith();
     const body = bodySignature("body-chc", "g-chc");
-    await backend.setChordSize("g-chc", 2);
+    await setChordSize(backend, "g-chc", 2);
     const spy = bodySpy();
-    await backend.markAsDone("chc-0", 0, part("chc-0", "g-chc", body, 0), { chord: spy.options });
+    await backend.markAsDone("chc-0", 0, part("chc-0", "g-chc", body, 0), {
+      canvas: canvas(spy.options),
+    });
     const chain: Signature[] = [{
       task: "celery_app.add",
       args: [1],
@@ -684,7 +732,7 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     }];
     await backend.markAsFailure("chc-1a", new Error("early"), {
       request: { id: "chc-1a", chain },
-      chord: spy.options,
+      canvas: canvas(spy.options),
     });
     assert.equal((await backend.getTaskMeta("chc-1b")).status, "FAILURE");
     const meta = await backend.getTaskMeta("body-chc");
@@ -725,14 +773,14 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
       'null]], null], [["inner", null], [[["c3", null], null]]]]]}';
     assert.equal(text(await backend.get("celery-taskset-meta-grp-9")), expected);
     assert.equal(await backend.driver.send(["TTL", "celery-taskset-meta-grp-9"]), 86400);
-    const restored = await backend.restoreGroup("grp-9");
+    const restored = await GroupResult.restore(backend, "grp-9");
     assert.ok(restored);
     assert.deepEqual(restored.asTuple(), tuple);
     assert.deepEqual(restored.leaves().map((r) => r.id), ["c1", "c2", "c3"]);
     await backend.saveGroup("grp-9", restored);
     assert.equal(text(await backend.get("celery-taskset-meta-grp-9")), expected);
     await backend.deleteGroup("grp-9");
-    assert.equal(await backend.restoreGroup("grp-9"), null);
+    assert.equal(await GroupResult.restore(backend, "grp-9"), null);
   });
 
   test(

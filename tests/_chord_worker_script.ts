@@ -7,7 +7,12 @@
 // callback INCRs `stress:fired` in db 1 and stores the body's result, like a worker that ran it.
 // Prints one JSON line: {"slice", "parts", "fired"}.
 import process from "node:process";
-import { RedisBackend, type Signature, tcpDriver } from "../mod.ts";
+import {
+  canvas,
+  RedisBackend,
+  type Signature,
+  tcpDriver,
+} from "../mod.ts";
 
 const [port, groupId, bodyId, sliceText, slicesText, partsText, mode] = process.argv.slice(2);
 if (!port || !groupId || !bodyId || !sliceText || !slicesText || !partsText) {
@@ -50,7 +55,7 @@ await Promise.all(Array.from({ length: 16 }, async () => {
     const i = mine[next++]!;
     const id = `${groupId}-part-${i}`;
     await backend.markAsDone(id, i * 2, { id, group: groupId, groupIndex: i, chord: body }, {
-      chord,
+      canvas: canvas(chord),
     });
   }
 }));

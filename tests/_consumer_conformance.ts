@@ -3,6 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  AsyncResult,
+  consumerFor,
   GroupResult,
   PollingConsumer,
   RedisBackend,
@@ -43,8 +45,8 @@ export async function subscriberCounts(driver: RedisDriver, names: string[]): Pr
  */
 export async function watching(backend: RedisBackend, taskIds: string[]): Promise<void> {
   const keys = taskIds.map((id) => backend.keys.task(id));
-  if (backend.consumer instanceof PollingConsumer) {
-    const consumer = backend.consumer;
+  const consumer = consumerFor(backend);
+  if (consumer instanceof PollingConsumer) {
     const from = consumer.ticks;
     // A tick counted at `from + 1` started after the waits were added, so it read every key.
     return await until(`a poll of ${keys.length} keys`, () => consumer.ticks >= from + 2);
@@ -110,7 +112,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     async () => {
       await using backend = await backendWith();
       const seen: string[] = [];
-      const result = backend.asyncResult("w1");
+      const result = new AsyncResult("w1", backend);
       const waiting = result.get({ onMessage: (m) => seen.push(m.status), timeout: 5000 });
       await watching(backend, ["w1"]);
       await backend.markAsStarted("w1", { pid: 1, hostname: "w" });
@@ -126,7 +128,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
   test(named("AsyncResult.get() reads a result stored before the wait began"), async () => {
     await using backend = await backendWith();
     await backend.markAsDone("w2", "early");
-    assert.equal(await backend.asyncResult("w2").get({ timeout: 2000 }), "early");
+    assert.equal(await new AsyncResult("w2", backend).get({ timeout: 2000 }), "early");
     assert.deepEqual(await noChannelsLeft(backend.driver), []);
   });
 
@@ -136,14 +138,14 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
       await using backend = await backendWith();
       await backend.markAsFailure("w3", new TaskError("ValueError", ["bad"], "builtins"));
       await assert.rejects(
-        backend.asyncResult("w3").get(),
+        new AsyncResult("w3", backend).get(),
         (e: unknown) => e instanceof TaskError && e.name === "ValueError" && e.message === "bad",
       );
-      const returned = await backend.asyncResult("w3").get({ propagate: false });
+      const returned = await new AsyncResult("w3", backend).get({ propagate: false });
       assert.ok(returned instanceof TaskError);
       await backend.markAsRevoked("w4", "revoked");
       await assert.rejects(
-        backend.asyncResult("w4").get(),
+        new AsyncResult("w4", backend).get(),
         (e: unknown) => e instanceof TaskError && e.name === "TaskRevokedError",
       );
     },
@@ -154,7 +156,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     async () => {
       await using backend = await backendWith();
       await assert.rejects(
-        backend.asyncResult("never").get({ timeout: 50 }),
+        new AsyncResult("never", backend).get({ timeout: 50 }),
         (e: unknown) =>
           e instanceof TimeoutError &&
           e.message.startsWith("The operation timed out: waited 50 ms for task never"),
@@ -168,12 +170,12 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     async () => {
       await using backend = await backendWith();
       const controller = new AbortController();
-      const other = backend.asyncResult("keep").get({ timeout: 5000 });
-      const waiting = backend.asyncResult("abort-me").get({ signal: controller.signal });
+      const other = new AsyncResult("keep", backend).get({ timeout: 5000 });
+      const waiting = new AsyncResult("abort-me", backend).get({ signal: controller.signal });
       await watching(backend, ["keep", "abort-me"]);
       controller.abort(new Error("caller gave up"));
       await assert.rejects(waiting, /caller gave up/);
-      if (backend.driver.openSubscriber && backend.consumer instanceof PollingConsumer === false) {
+      if (backend.driver.openSubscriber && consumerFor(backend) instanceof PollingConsumer === false) {
         await until(
           "the aborted wait's channel to go",
           async () => (await channels(backend.driver)).length === 1,
@@ -188,9 +190,9 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
 
   test(named("forget() stops waits on the task and releases its channel"), async () => {
     await using backend = await backendWith();
-    const waiting = backend.asyncResult("fg").get();
+    const waiting = new AsyncResult("fg", backend).get();
     await watching(backend, ["fg"]);
-    await backend.asyncResult("fg").forget();
+    await new AsyncResult("fg", backend).forget();
     await assert.rejects(waiting, /Stopped waiting for task fg/);
     assert.deepEqual(await noChannelsLeft(backend.driver), []);
   });
@@ -199,7 +201,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     await using backend = await backendWith();
     const states: string[] = [];
     const iterate = (async () => {
-      for await (const meta of backend.asyncResult("st").states()) states.push(meta.status);
+      for await (const meta of new AsyncResult("st", backend).states()) states.push(meta.status);
     })();
     await watching(backend, ["st"]);
     await backend.storeResult("st", { step: 1 }, "PROGRESS");
@@ -209,7 +211,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     assert.deepEqual(states, ["PROGRESS", "SUCCESS"]);
 
     await backend.storeResult("st-break", { step: 1 }, "PROGRESS");
-    for await (const meta of backend.asyncResult("st-break").states()) {
+    for await (const meta of new AsyncResult("st-break", backend).states()) {
       assert.equal(meta.status, "PROGRESS");
       break;
     }
@@ -218,7 +220,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
 
   test(named("AsyncResult reads state, extended fields, dateDone and exists()"), async () => {
     await using backend = await backendWith({ resultExtended: true });
-    const r = backend.asyncResult("info");
+    const r = new AsyncResult("info", backend);
     assert.equal(await r.state(), "PENDING");
     assert.equal(await r.exists(), false);
     await backend.markAsDone("info", [1], {
@@ -279,7 +281,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     await using backend = await backendWith();
     const group = new GroupResult(
       "g2",
-      [backend.asyncResult("a"), backend.asyncResult("b")],
+      [new AsyncResult("a", backend), new AsyncResult("b", backend)],
       backend,
     );
     await group.save();
@@ -294,7 +296,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     await using backend = await backendWith();
     const group = new GroupResult(
       "g3",
-      ["x", "y", "z"].map((id) => backend.asyncResult(id)),
+      ["x", "y", "z"].map((id) => new AsyncResult(id, backend)),
       backend,
     );
     const order: string[] = [];
@@ -311,7 +313,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     await backend.markAsFailure("y2", new Error("member failed"));
     const failing = new GroupResult(
       "g4",
-      ["x", "y2"].map((id) => backend.asyncResult(id)),
+      ["x", "y2"].map((id) => new AsyncResult(id, backend)),
       backend,
     );
     await assert.rejects(failing.join(), /member failed/);
@@ -326,7 +328,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     await using backend = await backendWith();
     const ids = Array.from({ length: 1000 }, (_, i) => `many-${i}`);
     const seen: TaskMeta[] = [];
-    const waits = ids.map((id) => backend.consumer.wait(id, { onMessage: (m) => seen.push(m) }));
+    const waits = ids.map((id) => consumerFor(backend).wait(id, { onMessage: (m) => seen.push(m) }));
     await watching(backend, ids);
     await Promise.all(ids.map((id, i) => backend.markAsDone(id, i)));
     const metas = await Promise.all(waits);
@@ -345,14 +347,14 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
       await using backend = new RedisBackend(driver, {
         consumer: { type: "polling", minInterval: 5, maxInterval: 5, jitter: 0 },
       });
-      assert.ok(backend.consumer instanceof PollingConsumer);
-      const consumer = backend.consumer;
+      const consumer = consumerFor(backend);
+      assert.ok(consumer instanceof PollingConsumer);
       const ids = Array.from({ length: 100 }, (_, i) => `poll-${i}`);
       const keys = ids.map((id) => backend.keys.task(id));
       const seen: string[] = [];
       log.length = 0;
       const waits = ids.map((id) =>
-        backend.asyncResult(id).get({ onMessage: (m) => seen.push(m.status) })
+        new AsyncResult(id, backend).get({ onMessage: (m) => seen.push(m.status) })
       );
       await until("three polls", () => consumer.ticks >= 3);
       const reads = log.filter((c) => c[0] === "GET" || c[0] === "MGET");
@@ -388,8 +390,8 @@ export function definePollingRegressions(driverName: string, makeDriver: DriverF
     await backend.markAsDone("second", 2);
     // The second wait is registered in the first microtask after the first one resolves, before
     // the polling loop that resolved it has finished exiting.
-    const second = await backend.consumer.wait("first").then(() =>
-      backend.consumer.wait("second", { timeout: 2000 })
+    const second = await consumerFor(backend).wait("first").then(() =>
+      consumerFor(backend).wait("second", { timeout: 2000 })
     );
     assert.equal(second.result, 2);
   });

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { Redis } from "@upstash/redis";
 import {
+  AsyncResult,
   BackendClosedError,
+  consumerFor,
   createBackend,
   httpDriver,
   httpDriverFromUrl,
@@ -199,10 +201,10 @@ test("httpDriver() polling sends one HTTP request, one MGET of every key, per ti
     await using backend = new RedisBackend(driver, {
       consumer: { type: "polling", minInterval: 5, maxInterval: 5, jitter: 0 },
     });
-    const consumer = backend.consumer as PollingConsumer;
+    const consumer = consumerFor(backend) as PollingConsumer;
     const ids = Array.from({ length: n }, (_, i) => `tick-${n}-${i}`);
     rest.resetCounts();
-    const waits = ids.map((id) => backend.consumer.wait(id));
+    const waits = ids.map((id) => consumerFor(backend).wait(id));
     await until(() => consumer.ticks >= 3);
     // What the server received while the results were pending: MGETs only, one per request.
     const commands = [...rest.commands];
@@ -246,7 +248,7 @@ test("httpDriver({ streaming }) keeps one stream for every channel, confirmed be
   await using backend = new RedisBackend(driver);
   rest.resetCounts();
   const ids = Array.from({ length: 50 }, (_, i) => `one-stream-${i}`);
-  const waits = ids.map((id) => backend.consumer.wait(id));
+  const waits = ids.map((id) => consumerFor(backend).wait(id));
   await until(async () =>
     (await subscriberCounts(driver, keysOf(backend, ids))).every((c) => c === 1)
   );
@@ -265,7 +267,7 @@ test("httpDriver({ streaming }) polls when the stream drops, then re-opens it", 
   });
   await using backend = new RedisBackend(driver);
   const seen: string[] = [];
-  const waiting = backend.consumer.wait("drop-1", { onMessage: (m) => seen.push(m.status) });
+  const waiting = consumerFor(backend).wait("drop-1", { onMessage: (m) => seen.push(m.status) });
   await until(() => rest.openStreams === 1);
   rest.setStreaming(false);
   rest.dropStreams();
@@ -292,7 +294,7 @@ test("httpDriver({ streaming }) polls from the start where streaming is refused"
     });
     await using backend = new RedisBackend(driver);
     rest.resetCounts();
-    const waiting = backend.asyncResult("refused-1").get({ timeout: 10_000 });
+    const waiting = new AsyncResult("refused-1", backend).get({ timeout: 10_000 });
     await until(() => rest.commands.includes("MGET")); // polling, since the stream is refused
     await backend.markAsDone("refused-1", 11);
     assert.equal(await waiting, 11);
@@ -305,7 +307,7 @@ test("httpDriver({ streaming }) re-reads a streamed payload that is not UTF-8 (m
   const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
   await using backend = new RedisBackend(driver, { resultSerializer: "msgpack" });
   const seen: unknown[] = [];
-  const waiting = backend.consumer.wait("mp-1", { onMessage: (m) => seen.push(m.result) });
+  const waiting = consumerFor(backend).wait("mp-1", { onMessage: (m) => seen.push(m.result) });
   await until(() => rest.openStreams === 1);
   const value = { bytes: "\u00ff\u0000\n", n: 1234567, list: [1.5, -2, "x"] };
   await backend.storeResult("mp-1", value, "PROGRESS");
@@ -320,7 +322,7 @@ test("mod.ts createBackend() takes an https:// (here http://) REST URL with a to
   await using backend = createMainBackend(rest.url, { token: TOKEN, http: { streaming: false } });
   assert.equal(backend.driver.name, "http");
   await backend.markAsDone("via-url", { ok: true });
-  assert.deepEqual(await backend.asyncResult("via-url").get({ timeout: 5000 }), { ok: true });
+  assert.deepEqual(await new AsyncResult("via-url", backend).get({ timeout: 5000 }), { ok: true });
   await using wrongToken = createMainBackend(rest.url, { token: "not-the-token" });
   await assert.rejects(
     wrongToken.getTaskMeta("via-url"),

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import {
+  AsyncResult,
   createBackend,
   GroupResult,
   PyDateTime,
@@ -104,7 +105,7 @@ for (const v of celeryVersions) {
   test(named("TypeScript waits for and reads a Python worker's SUCCESS"), { skip }, async () => {
     const { backend } = setups.get(v)!;
     const id = await send(v, "add", [2, 3]);
-    assert.equal(await backend.asyncResult(id).get({ timeout: 20_000 }), 5);
+    assert.equal(await new AsyncResult(id, backend).get({ timeout: 20_000 }), 5);
     const meta = await backend.getTaskMeta(id);
     assert.equal(meta.status, "SUCCESS");
     assert.equal(meta.name, "celery_app.add");
@@ -114,7 +115,7 @@ for (const v of celeryVersions) {
     assert.equal(meta.queue, "celery");
     assert.equal(meta.task_id, id);
     assert.match(String(meta.date_done), dateDoneForm);
-    const done = await backend.asyncResult(id).dateDone();
+    const done = await new AsyncResult(id, backend).dateDone();
     assert.ok(
       done && Math.abs(done.getTime() - Date.now()) < 60_000,
       `date_done ${meta.date_done}`,
@@ -128,13 +129,13 @@ for (const v of celeryVersions) {
       const { backend } = setups.get(v)!;
       const boom = await send(v, "boom", ["bad input"]);
       await assert.rejects(
-        backend.asyncResult(boom).get({ timeout: 20_000 }),
+        new AsyncResult(boom, backend).get({ timeout: 20_000 }),
         (e: unknown) =>
           e instanceof TaskError && e.name === "ValueError" && e.message === "bad input" &&
           e.excModule === "builtins" && /ValueError: bad input/.test(e.traceback ?? ""),
       );
       const custom = await send(v, "custom_err");
-      const error = await backend.asyncResult(custom).get({ timeout: 20_000, propagate: false });
+      const error = await new AsyncResult(custom, backend).get({ timeout: 20_000, propagate: false });
       assert.ok(error instanceof TaskError);
       assert.equal(error.excType, "MyErr");
       assert.equal(error.excModule, "celery_app");
@@ -146,7 +147,7 @@ for (const v of celeryVersions) {
     const { backend } = setups.get(v)!;
     const id = await send(v, "flaky");
     const seen: TaskMeta[] = [];
-    const value = await backend.asyncResult(id).get({
+    const value = await new AsyncResult(id, backend).get({
       timeout: 20_000,
       onMessage: (m) => seen.push(m),
     });
@@ -165,7 +166,7 @@ for (const v of celeryVersions) {
       const id = await send(v, "progress", [3, 0.15]);
       const states: string[] = [];
       const progress: unknown[] = [];
-      for await (const meta of backend.asyncResult(id).states()) {
+      for await (const meta of new AsyncResult(id, backend).states()) {
         states.push(meta.status);
         if (meta.status === "PROGRESS") progress.push(meta.result);
         if (meta.status === "STARTED") {
@@ -175,7 +176,7 @@ for (const v of celeryVersions) {
       assert.equal(states.at(-1), "SUCCESS");
       assert.ok(states.includes("PROGRESS"), `states: ${states}`);
       assert.deepEqual(progress.at(-1), { done: 3, total: 3 });
-      assert.equal(await backend.asyncResult(id).result(), "finished");
+      assert.equal(await new AsyncResult(id, backend).result(), "finished");
     },
   );
 
@@ -185,7 +186,7 @@ for (const v of celeryVersions) {
     async () => {
       const { backend } = setups.get(v)!;
       const id = await send(v, "rich");
-      const r = await backend.asyncResult(id).get({ timeout: 20_000 }) as Record<string, unknown>;
+      const r = await new AsyncResult(id, backend).get({ timeout: 20_000 }) as Record<string, unknown>;
       assert.equal(r.uni, "h\u00e9llo \u00e9\u{1F600}");
       assert.equal(r.big, 2n ** 70n);
       assert.equal(r.f, 2.5);
@@ -214,7 +215,7 @@ for (const v of celeryVersions) {
     const id = await send(v, "sleepy", [0.1], "--countdown", "1.5");
     await harness(v, server.url, "revoke", id);
     await assert.rejects(
-      backend.asyncResult(id).get({ timeout: 20_000 }),
+      new AsyncResult(id, backend).get({ timeout: 20_000 }),
       (e: unknown) =>
         e instanceof TaskError && e.name === "TaskRevokedError" &&
         e.excModule === "celery.exceptions",
@@ -407,7 +408,7 @@ for (const v of celeryVersions) {
     { skip },
     async () => {
       const { backend } = setups.get(v)!;
-      const members = ["a", "b", "c"].map((s) => backend.asyncResult(`tsg-${v}-${s}`));
+      const members = ["a", "b", "c"].map((s) => new AsyncResult(`tsg-${v}-${s}`, backend));
       const group = new GroupResult(`tsg-${v}`, members, backend);
       await group.save();
       await Promise.all(members.map((m, i) => backend.markAsDone(m.id, i * 10)));

@@ -10,9 +10,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  addToChord,
+  canvas,
   type ChordPartOptions,
   createBackend,
-  type GroupResult,
+  GroupResult,
   type RedisBackend,
   type RedisDriver,
   resultFromTuple,
@@ -116,7 +118,7 @@ const text = (bytes: unknown) =>
 async function waitForSuccess(backend: RedisBackend, ids: string[], timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (true) {
-    const metas = await backend.getMany(ids);
+    const metas = await backend.getTaskMetas(ids);
     if (metas.every((m) => m.status === "SUCCESS")) return;
     if (Date.now() > deadline) throw new Error(`Tasks not done: ${JSON.stringify(metas)}`);
     await sleep(25);
@@ -141,7 +143,7 @@ function sendBodiesThrough(client: CanvasClient, fired: unknown[][]): ChordPartO
 /** Runs `celery_app.add` for a message as the TypeScript worker. */
 function runAdd(backend: RedisBackend, m: TaskMessage, chord: ChordPartOptions) {
   const [x, y] = m.args as [number, number];
-  return backend.markAsDone(m.id, x + y, requestOf(m, HOST), { chord });
+  return backend.markAsDone(m.id, x + y, requestOf(m, HOST), { canvas: canvas(chord) });
 }
 
 /** Polls until the chord's keys are gone: the completing part deletes them after sending the body. */
@@ -281,7 +283,7 @@ for (const v of celeryVersions) {
       const fired: unknown[][] = [];
       await s.backend.markAsFailure(part!.id, new TaskError("ValueError", ["x"], "builtins"), {
         request: requestOf(part!, HOST),
-        chord: sendBodiesThrough(s.client, fired),
+        canvas: canvas(sendBodiesThrough(s.client, fired)),
       });
       assert.equal(fired.length, 0);
       const tsBody = await s.client.call<HarnessRead>("read", { id: ts.body_id });
@@ -378,7 +380,7 @@ for (const v of celeryVersions) {
       const s = setups.get(v)!;
       const sent = await s.client.call<SentChord>("chord", { n: 2, ts_every: 2 });
       const [part] = await takeTaskMessages(s.broker, "ts", 1);
-      assert.equal(await s.backend.addToChord(part!.group!), 1);
+      assert.equal(await addToChord(s.backend, part!.group!), 1);
       // The extra part runs on the Python worker, with our part's chord options.
       const fired: unknown[][] = [];
       const chord = sendBodiesThrough(s.client, fired);
@@ -441,7 +443,7 @@ for (const v of celeryVersions) {
       await using memory = createBackend("memory://", { celeryVersion: v });
       await memory.saveGroup(id("py"), resultFromTuple(pyTuple, memory) as GroupResult);
       assert.equal(text(await memory.get(`celery-taskset-meta-${id("py")}`)), saved.raw);
-      const group = await s.backend.restoreGroup(id("py"));
+      const group = await GroupResult.restore(s.backend, id("py"));
       assert.ok(group);
       assert.deepEqual(group.asTuple(), pyTuple);
       for (const [i, leaf] of group.leaves().entries()) {

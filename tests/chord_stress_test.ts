@@ -6,7 +6,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { RedisBackend, tcpDriver } from "../mod.ts";
+import {
+  RedisBackend,
+  setChordSize,
+  tcpDriver,
+} from "../mod.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 
 const PARTS = 1_000;
@@ -51,7 +55,7 @@ for (const mode of ["ordered", "list"] as const) {
     await using counter = tcpDriver({ port: server.port, db: 1 });
     const groupId = `stress-${mode}`;
     const bodyId = `${groupId}-body`;
-    await backend.setChordSize(groupId, PARTS);
+    await setChordSize(backend, groupId, PARTS);
 
     const reports = await Promise.all(
       Array.from(

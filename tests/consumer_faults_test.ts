@@ -2,7 +2,12 @@
 // restarted and shared by many waiters.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RedisBackend, tcpDriver } from "../mod.ts";
+import {
+  AsyncResult,
+  consumerFor,
+  RedisBackend,
+  tcpDriver,
+} from "../mod.ts";
 import { startRedisServer } from "./_redis_server.ts";
 import { noChannelsLeft } from "./_consumer_conformance.ts";
 
@@ -30,7 +35,7 @@ test("ResultConsumer: 1,000 waits survive redis-server being killed and restarte
   });
   await using writer = new RedisBackend(tcpDriver({ port: server.port }));
   const ids = Array.from({ length: 1000 }, (_, i) => `crash-${i}`);
-  const waits = ids.map((id) => waiter.asyncResult(id).get({ timeout: 20_000 }));
+  const waits = ids.map((id) => new AsyncResult(id, waiter).get({ timeout: 20_000 }));
   await sleep(100);
   assert.deepEqual(await subscriptionsPerClient(waiter), [1000]);
 
@@ -55,7 +60,7 @@ test("ResultConsumer: 10,000 concurrent waiters share one subscription connectio
   await using server = await startRedisServer();
   await using backend = new RedisBackend(tcpDriver({ port: server.port }));
   const ids = Array.from({ length: 10_000 }, (_, i) => `shared-${i}`);
-  const waits = ids.map((id) => backend.consumer.wait(id));
+  const waits = ids.map((id) => consumerFor(backend).wait(id));
   const start = Date.now();
   while ((await subscriptionsPerClient(backend))[0] !== 10_000 && Date.now() - start < 10_000) {
     await sleep(20);
@@ -78,7 +83,7 @@ test("ResultConsumer: a retry limit exhausted rejects the pending waits with a c
       retryPolicy: { maxRetries: 2, intervalStart: 0.05, intervalStep: 0, intervalMax: 0.05 },
     },
   });
-  const waiting = backend.asyncResult("lost").get();
+  const waiting = new AsyncResult("lost", backend).get();
   await sleep(50);
   await server.stop("SIGKILL");
   await assert.rejects(waiting, /Retry limit exceeded while trying to reconnect/);

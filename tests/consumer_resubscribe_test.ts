@@ -4,7 +4,12 @@
 // result is stored.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { RedisBackend, type RedisDriver, tcpDriver } from "../mod.ts";
+import {
+  AsyncResult,
+  RedisBackend,
+  type RedisDriver,
+  tcpDriver,
+} from "../mod.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { subscriberCounts, until } from "./_consumer_conformance.ts";
 
@@ -44,7 +49,7 @@ test("ResultConsumer reads a result stored while its subscription was lost, afte
     },
   });
   const key = backend.keys.task("gap-1");
-  const waiting = backend.asyncResult("gap-1").get({ timeout: 10_000 });
+  const waiting = new AsyncResult("gap-1", backend).get({ timeout: 10_000 });
   await until("the subscription", async () => (await subscriberCounts(inner, [key]))[0] === 1);
 
   await inner.send(["CLIENT", "KILL", "TYPE", "pubsub"]);

@@ -6,6 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  AsyncResult,
   createBackend,
   MaxConnectionsError,
   PollingConsumer,
@@ -48,7 +49,7 @@ function countingBackend(url: string) {
 
 /** Starts three waits and returns how each one settled. */
 async function threeWaits(backend: RedisBackend): Promise<unknown[]> {
-  const waits = ["a", "b", "c"].map((id) => backend.asyncResult(id).get());
+  const waits = ["a", "b", "c"].map((id) => new AsyncResult(id, backend).get());
   return await Promise.all(waits.map((w) => w.then(() => "resolved", (error: unknown) => error)));
 }
 

@@ -61,7 +61,7 @@ test("stores survive CLIENT KILL of their connection, none lost or changed", asy
     await killing;
   }
   assert.ok(kills > 0 && retries.length > 0, `kills ${kills}, retries ${retries.length}`);
-  const metas = await killer.getMany(ids);
+  const metas = await killer.getTaskMetas(ids);
   assert.deepEqual(metas.map((m) => (m.result as { id: string }).id), ids);
 });
 

@@ -5,10 +5,13 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  AsyncResult,
+  canvas,
   createBackend,
   GroupResult,
   KeyBuilder,
   type RedisBackend,
+  setChordSize,
   type Signature,
   tcpDriver,
 } from "../mod.ts";
@@ -114,10 +117,10 @@ for (const prefix of ["pfx", "app:"]) {
       JSON.stringify(["a", "b"]),
     );
     assert.equal(saved.key, ts.keys.group(`kpg-py-${tag}`));
-    const group = await ts.restoreGroup(`kpg-py-${tag}`);
+    const group = await GroupResult.restore(ts, `kpg-py-${tag}`);
     assert.deepEqual(group?.leaves().map((r) => r.id), ["a", "b"]);
 
-    await new GroupResult(`kpg-ts-${tag}`, [ts.asyncResult("c")], ts).save();
+    await new GroupResult(`kpg-ts-${tag}`, [new AsyncResult("c", ts)], ts).save();
     const restored = await py<{ group: { results: { id: string }[] } | null }>(
       "5.6",
       prefix,
@@ -153,21 +156,21 @@ test(
       groupIndex: 1,
       chord: pyFirst,
     }, {
-      chord,
+      canvas: canvas(chord),
     });
     assert.deepEqual(fired, [[1, 2]]);
     assert.deepEqual(await broker.send(["KEYS", "*kpc-1*"]), []);
 
     // We store the size and the first part; Python's part completes the chord and sends the body.
     const tsFirst = body("kpc-body-2", "kp-bodies");
-    await ts.setChordSize("kpc-2", 2);
+    await setChordSize(ts, "kpc-2", 2);
     await ts.markAsDone("kpc-2-a", 10, {
       id: "kpc-2-a",
       group: "kpc-2",
       groupIndex: 0,
       chord: tsFirst,
     }, {
-      chord,
+      canvas: canvas(chord),
     });
     const done = await py<{ chord_keys_left: string[] }>(
       "5.6",

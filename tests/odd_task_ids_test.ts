@@ -3,7 +3,14 @@
 // `message,<channel>,<payload>` lines must not be split at a comma inside the channel).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { httpDriver, memoryDriver, RedisBackend, type RedisDriver, tcpDriver } from "../mod.ts";
+import {
+  AsyncResult,
+  httpDriver,
+  memoryDriver,
+  RedisBackend,
+  type RedisDriver,
+  tcpDriver,
+} from "../mod.ts";
 import { channels } from "./_consumer_conformance.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
@@ -74,7 +81,7 @@ for (const { name, make, polling } of cases) {
     });
     await backend.driver.send(["FLUSHDB"]);
     // Waits first, so results arrive as published messages (or polls), not as the first read.
-    const waits = ODD_IDS.map((id) => backend.asyncResult(id).get({ timeout: 20_000 }));
+    const waits = ODD_IDS.map((id) => new AsyncResult(id, backend).get({ timeout: 20_000 }));
     const keys = ODD_IDS.map((id) => backend.keys.task(id));
     if (!polling) {
       await until("every channel subscribed", async () => {
@@ -92,7 +99,7 @@ for (const { name, make, polling } of cases) {
       assert.deepEqual([meta.task_id, meta.result], [id, `value of ${id}`]);
     }
     assert.deepEqual(
-      (await backend.getMany(ODD_IDS)).map((m) => m.result),
+      (await backend.getTaskMetas(ODD_IDS)).map((m) => m.result),
       ODD_IDS.map((id) => `value of ${id}`),
     );
     assert.equal(await backend.driver.send(["DBSIZE"]), ODD_IDS.length);
@@ -107,11 +114,11 @@ test("http streaming: a result for one id never resolves a wait on an id it star
   await using backend = new RedisBackend(driver);
   await backend.driver.send(["FLUSHDB"]);
   const seen: string[] = [];
-  const short = backend.asyncResult("p").get({
+  const short = new AsyncResult("p", backend).get({
     timeout: 20_000,
     onMessage: (m) => seen.push(String(m.result)),
   });
-  const long = backend.asyncResult("p,q").get({ timeout: 20_000 });
+  const long = new AsyncResult("p,q", backend).get({ timeout: 20_000 });
   const keys = ["p", "p,q"].map((id) => backend.keys.task(id));
   await until("both channels subscribed", async () => {
     const subscribed = new Set(await channels(backend.driver));

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import {
+  AsyncResult,
   DecodeError,
   memoryDriver,
   RedisBackend,
@@ -119,7 +120,7 @@ test("get() rejects FAILURE/REVOKED records without an exception as Python does 
   };
   for (const { id, state, label } of unusable) {
     const [name, message] = expected[label] ?? ["RuntimeError", "No active exception to reraise"];
-    const result = backend.asyncResult(id);
+    const result = new AsyncResult(id, backend);
     await assert.rejects(
       result.get({ timeout: 10_000 }),
       (e: unknown) =>
@@ -137,7 +138,7 @@ test("get() rejects FAILURE/REVOKED records without an exception as Python does 
 
 test("get() rejects a FAILURE without an exception that arrives while waiting (memory)", async () => {
   await using backend = new RedisBackend(memoryDriver());
-  const waiting = backend.asyncResult("late").get({ timeout: 10_000 });
+  const waiting = new AsyncResult("late", backend).get({ timeout: 10_000 });
   await backend.set(
     "celery-task-meta-late",
     recordBytes("late", "FAILURE", "null", "2024-01-01T00:00:00"),
@@ -152,7 +153,7 @@ test("dateDone() refuses dates Python refuses instead of rolling them over (memo
   await using backend = new RedisBackend(memoryDriver());
   const { dates } = await storeRecords(backend.driver);
   for (const { id, text } of dates) {
-    const reading = backend.asyncResult(id).dateDone();
+    const reading = new AsyncResult(id, backend).dateDone();
     if (BAD_DATES.includes(text)) {
       await assert.rejects(
         reading,
@@ -164,7 +165,7 @@ test("dateDone() refuses dates Python refuses instead of rolling them over (memo
     }
   }
   const feb30 = dates.find((d) => d.text === "2024-02-30T00:00:00")!;
-  await assert.rejects(backend.asyncResult(feb30.id).dateDone(), /day is out of range for month/);
+  await assert.rejects(new AsyncResult(feb30.id, backend).dateDone(), /day is out of range for month/);
   // 24:00:00 is the end of the day, i.e. the next midnight (Celery 5.6 reads it so; 5.2 refuses
   // it, which is why it is in neither list above).
   await backend.set(
@@ -172,7 +173,7 @@ test("dateDone() refuses dates Python refuses instead of rolling them over (memo
     recordBytes("eod", "SUCCESS", "1", "2024-12-31T24:00:00"),
   );
   assert.equal(
-    (await backend.asyncResult("eod").dateDone())?.toISOString(),
+    (await new AsyncResult("eod", backend).dateDone())?.toISOString(),
     "2025-01-01T00:00:00.000Z",
   );
 });
@@ -232,7 +233,7 @@ for (const version of celeryVersions) {
         assert.ok(expected.raised, `Celery ${version} raised for ${id}`);
         // Celery 5.2's message lacks a space ("must includethe exception type"); 5.3+ fixed it.
         const message = expected.message!.replace("includethe", "include the");
-        const error = await backend.asyncResult(id).get({ timeout: 10_000 }).then(
+        const error = await new AsyncResult(id, backend).get({ timeout: 10_000 }).then(
           () => assert.fail(`${id} read as a result`),
           (e: unknown) => e,
         );
@@ -245,7 +246,7 @@ for (const version of celeryVersions) {
       }
       for (const { id, text } of dates) {
         const expected = python[id]!.date_done;
-        const reading = backend.asyncResult(id).dateDone();
+        const reading = new AsyncResult(id, backend).dateDone();
         if (expected.raised) {
           assert.equal(expected.raised, "ValueError", text);
           await assert.rejects(reading, DecodeError, text);

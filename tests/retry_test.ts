@@ -259,7 +259,7 @@ test("a redis-server restarted during a stream of stores loses none and changes 
   const elapsed = Date.now() - started;
   assert.ok(restarted);
   assert.ok(retries > 0, "the restart was ridden out by retries");
-  const metas = await backend.getMany(Array.from({ length: total }, (_, i) => `restart-${i}`));
+  const metas = await backend.getTaskMetas(Array.from({ length: total }, (_, i) => `restart-${i}`));
   metas.forEach((meta, i) => {
     assert.equal(meta.status, "SUCCESS", `restart-${i}`);
     assert.deepEqual(meta.result, { i, square: i * i });

@@ -11,7 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { inspect } from "node:util";
-import { createBackend, type CreateBackendOptions, httpDriver, httpDriverFromUrl } from "../mod.ts";
+import {
+  AsyncResult,
+  consumerFor,
+  createBackend,
+  type CreateBackendOptions,
+  httpDriver,
+  httpDriverFromUrl,
+} from "../mod.ts";
 import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
 import { redisServerBin, requirement } from "./_env.ts";
@@ -343,15 +350,15 @@ test(
         const label = `${form.name} constructed`;
         check(found, label, backend);
         check(found, `${label} driver`, backend.driver);
-        check(found, `${label} consumer`, backend.consumer);
+        check(found, `${label} consumer`, consumerFor(backend));
         if (!form.name.startsWith("rediss")) {
           await backend.markAsDone("t-secret", 1);
-          assert.equal(await backend.asyncResult("t-secret").get({ timeout: 60_000 }), 1);
+          assert.equal(await new AsyncResult("t-secret", backend).get({ timeout: 60_000 }), 1);
           const subscriber = await backend.driver.openSubscriber!(handlers);
           await subscriber.subscribe(["celery-task-meta-t-secret"]);
           check(found, `${label} subscriber`, subscriber);
           check(found, `${label} after use`, backend);
-          check(found, `${label} consumer after use`, backend.consumer);
+          check(found, `${label} consumer after use`, consumerFor(backend));
           await subscriber.close();
         }
         if ("asUri" in backend) {

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import {
+  consumerFor,
   createBackend,
   RedisConnectionError,
   SentinelBackend,
@@ -18,7 +19,7 @@ import {
   type TaskMeta,
   tcpDriver,
 } from "../mod.ts";
-import { tcpDriverWithHooks } from "../src/drivers/tcp.ts";
+import { tcpDriverWithHooks } from "../src/connection/drivers/tcp.ts";
 import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { requirement } from "./_env.ts";
 
@@ -275,7 +276,7 @@ test("SentinelBackend rides out a forced failover while storing and waiting: not
   const ids = Array.from({ length: total }, (_, i) => `failover-${i}`);
   const waitedAt = new Map<string, number>();
   const waits = ids.map((id) =>
-    waiter.consumer.wait(id, { timeout: 60_000 }).then((meta: TaskMeta) => {
+    consumerFor(waiter).wait(id, { timeout: 60_000 }).then((meta: TaskMeta) => {
       waitedAt.set(id, Date.now());
       return meta;
     })
@@ -333,7 +334,7 @@ test("SentinelBackend rides out a forced failover while storing and waiting: not
     masterName: NAME,
     sentinelKwargs: { password: SENTINEL_PW },
   });
-  const read = await reader.getMany(ids);
+  const read = await reader.getTaskMetas(ids);
   assert.deepEqual(read.map((m) => m.status), ids.map(() => "SUCCESS"));
   await using direct = tcpDriver({ port: replica!.port, password: MASTER_PW, db: 1 });
   const keys = await direct.send(["KEYS", "celery-task-meta-failover-*"]) as unknown[];

@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  AsyncResult,
   CeleryBackendError,
   chainElementRequest,
   GroupResult,
@@ -48,12 +49,12 @@ test("isReady() is true for metas in SUCCESS, FAILURE and REVOKED only", () => {
 
 test("resultTuple() gives [[id, parent], null] for a task and the nested form for a group", async () => {
   await using backend = new RedisBackend(memoryDriver());
-  assert.deepEqual(resultTuple(backend.asyncResult("t1")), [["t1", null], null]);
+  assert.deepEqual(resultTuple(new AsyncResult("t1", backend)), [["t1", null], null]);
   const withParent = [["c2", [["p0", null], null]], null];
   assert.deepEqual(resultTuple(resultFromTuple(withParent, backend)), withParent);
   const group = new GroupResult(
     "g1",
-    [backend.asyncResult("a"), backend.asyncResult("b")],
+    [new AsyncResult("a", backend), new AsyncResult("b", backend)],
     backend,
   );
   assert.deepEqual(resultTuple(group), [["g1", null], [[["a", null], null], [["b", null], null]]]);

@@ -5,6 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   addToChord,
+  AsyncResult,
+  consumerFor,
   GroupResult,
   KeyBuilder,
   memoryDriver,
@@ -65,7 +67,7 @@ test("every entry point taking an id refuses a lone surrogate with TypeError bef
   await using backend = new RedisBackend(driver);
   const calls: [string, () => unknown][] = [
     ["getTaskMeta", () => backend.getTaskMeta(LONE_HIGH)],
-    ["getMany", () => backend.getMany(["ok", LONE_LOW])],
+    ["getMany", () => backend.getTaskMetas(["ok", LONE_LOW])],
     ["exists", () => backend.exists(LONE_HIGH)],
     ["storeResult", () => backend.storeResult(LONE_HIGH, 1, "SUCCESS")],
     ["markAsDone", () => backend.markAsDone(LONE_HIGH, 1)],
@@ -74,11 +76,11 @@ test("every entry point taking an id refuses a lone surrogate with TypeError bef
     ["markAsRetry", () => backend.markAsRetry(LONE_HIGH, new Error("x"))],
     ["markAsRevoked", () => backend.markAsRevoked(LONE_HIGH)],
     ["forget", () => backend.forget(LONE_LOW)],
-    ["asyncResult", () => backend.asyncResult(LONE_HIGH)],
-    ["consumer.wait", () => backend.consumer.wait(LONE_HIGH)],
+    ["asyncResult", () => new AsyncResult(LONE_HIGH, backend)],
+    ["consumer.wait", () => consumerFor(backend).wait(LONE_HIGH)],
     ["waitForResult", () => waitForResult(backend, LONE_LOW, { deadline: Date.now() + 60_000 })],
     ["saveGroup", () => backend.saveGroup(LONE_HIGH, new GroupResult("g", [], backend))],
-    ["restoreGroup", () => backend.restoreGroup(LONE_HIGH)],
+    ["restoreGroup", () => GroupResult.restore(backend, LONE_HIGH)],
     ["deleteGroup", () => backend.deleteGroup(LONE_LOW)],
     ["GroupResult.save", () => new GroupResult(LONE_HIGH, [], backend).save()],
     ["GroupResult.restore", () => GroupResult.restore(backend, LONE_LOW)],

@@ -3,7 +3,13 @@
 // the time waited and the connection error that kept the result away.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { memoryDriver, RedisBackend, RedisConnectionError, TimeoutError } from "../mod.ts";
+import {
+  AsyncResult,
+  memoryDriver,
+  RedisBackend,
+  RedisConnectionError,
+  TimeoutError,
+} from "../mod.ts";
 import { createBackend } from "../mod.ts";
 import { MAX_TIMER_DELAY } from "../src/results/consumer/deadline_queue.ts";
 import { freePort } from "./_redis_server.ts";
@@ -32,7 +38,7 @@ for (const timeout of [Number.MAX_SAFE_INTEGER, Infinity]) {
   test(`a wait with timeout ${timeout} waits for its result, with no timer beyond 2^31-1 ms`, async () => {
     await using backend = new RedisBackend(memoryDriver());
     const { value, delays } = await recordingTimers(async () => {
-      const waiting = backend.asyncResult("far").get({ timeout });
+      const waiting = new AsyncResult("far", backend).get({ timeout });
       // Let the wait's timers be armed and any too-short one fire before the result arrives.
       for (let i = 0; i < 5; i++) await new Promise((r) => nextMacrotask(r));
       await backend.markAsDone("far", "arrived");
@@ -52,7 +58,7 @@ function nextMacrotask(callback: (value: unknown) => void): void {
 
 test("a non-number timeout is a TypeError; a negative or NaN one a RangeError", async () => {
   await using backend = new RedisBackend(memoryDriver());
-  const result = backend.asyncResult("t");
+  const result = new AsyncResult("t", backend);
   await assert.rejects(
     result.get({ timeout: "1000" as unknown as number }),
     (e: unknown) => e instanceof TypeError && /timeout must be a number/.test((e as Error).message),
@@ -68,10 +74,10 @@ test("a TimeoutError names the task and the wait, and carries the last connectio
     retryPolicy: { maxRetries: 10_000, intervalStart: 0.02, intervalStep: 0, intervalMax: 0.02 },
     onConnectionError: (error) => errors.push(error),
   });
-  const first = backend.asyncResult("keeps-it-reconnecting").get();
+  const first = new AsyncResult("keeps-it-reconnecting", backend).get();
   first.catch(() => {});
   while (errors.length === 0) await new Promise((r) => setTimeout(r, 5));
-  const error = await backend.asyncResult("late-task").get({ timeout: 50 }).then(
+  const error = await new AsyncResult("late-task", backend).get({ timeout: 50 }).then(
     () => assert.fail("the wait should time out"),
     (e: unknown) => e,
   );

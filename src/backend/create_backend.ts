@@ -18,7 +18,12 @@ import {
 } from "../connection/drivers/tcp.ts";
 import type { RetryPolicy } from "../connection/retry.ts";
 import { SentinelBackend } from "./sentinel_backend.ts";
-import { maskUrl, parseRedisUrl, type RedisBackendSslOptions, schemeOf } from "../connection/url.ts";
+import {
+  maskUrl,
+  parseRedisUrl,
+  type RedisBackendSslOptions,
+  schemeOf,
+} from "../connection/url.ts";
 
 /**
  * Celery's connection settings and `result_backend_transport_options`, in camelCase. Times are in
@@ -58,7 +63,9 @@ export interface RedisConnectionOptions extends CelerySocketSettings {
    */
   alwaysRetry?: boolean | undefined;
   /** Called before each retry (Celery logs `Connection to Redis lost: Retry …`). @default {undefined} */
-  onConnectionError?: ((error: Error, retry: number, sleepMs: number) => void) | undefined;
+  onConnectionError?:
+    | ((error: Error, retry: number, sleepMs: number) => void)
+    | undefined;
   /**
    * Celery's `redis_backend_use_ssl`: TLS settings (`sslCertReqs` required). As in Celery 5.2 to
    * 5.6.3, only with `rediss://` or `sentinel://` URLs.

@@ -8,7 +8,7 @@ import { RedisBackend, type RedisBackendOptions } from "./redis_backend.ts";
 import type { RedisDriver } from "../connection/driver.ts";
 import { memoryDriver } from "../connection/drivers/memory.ts";
 import { httpDriver, httpDriverFromUrl, type HttpUrlOptions } from "../connection/drivers/http.ts";
-import { maskUrl, schemeOf } from "../connection/url.ts";
+import { redactUrl, schemeOf } from "../connection/redact_url.ts";
 
 /** Options of the edge `createBackend()`: Celery's settings plus the HTTP driver's. */
 export interface CreateEdgeBackendOptions extends RedisBackendOptions, HttpUrlOptions {
@@ -71,7 +71,7 @@ export function createEdgeBackend(
     return new RedisBackend(httpDriverFromUrl(url, http), settings);
   }
   throw new TypeError(
-    `Unsupported result backend URL at the edge ${maskUrl(url)}: expected https:// (an ` +
+    `Unsupported result backend URL at the edge ${redactUrl(url)}: expected https:// (an ` +
       "Upstash-compatible REST URL) or memory://; redis:// needs TCP (import the main entry point)",
   );
 }

@@ -29,25 +29,10 @@ import {
 } from "../wire/serializers.ts";
 import type { DecodeLimits } from "../wire/serialization/decode_limits.ts";
 import { EXCEPTION_STATES, READY_STATES, type TaskState } from "../wire/states.ts";
-import { AsyncResult } from "../results/async_result.ts";
-import { PollingConsumer, type PollingConsumerOptions } from "../results/consumer/polling_consumer.ts";
-import { ResultConsumer, type ResultConsumerOptions } from "../results/consumer/result_consumer.ts";
-import type { ResultWaiter } from "../results/consumer/waiters.ts";
 import { TaskError, toExceptionInfo, tracebackOf } from "../wire/task_error.ts";
-import {
-  addToChord,
-  applyChord,
-  type ChordPartOptions,
-  type ChordPartResult,
-  type ChordRequest,
-  type ErrbackHandler,
-  onChordPartReturn,
-  runErrbacks,
-  setChordSize,
-} from "../canvas/chord.ts";
-import { needsChordOptions, propagateChainFailure } from "../canvas/chain.ts";
-import { type GroupMember, GroupResult } from "../results/group_result.ts";
-import type { ResultTuple } from "../wire/meta.ts";
+import type { ResultTuple, Signature } from "../wire/meta.ts";
+import { type CanvasHook, canvasNeed } from "./canvas_hook.ts";
+import type { ConsumerSetting } from "./consumer_options.ts";
 
 /** Celery refuses string payloads over this many characters (redis.py `_MAX_STR_VALUE_SIZE`). */
 const MAX_STR_VALUE_SIZE = 536_870_912;
@@ -98,12 +83,7 @@ export interface RedisBackendOptions {
    * options for either.
    * @default {"pubsub" when the driver can subscribe, else "polling"}
    */
-  consumer?:
-    | "pubsub"
-    | "polling"
-    | ({ type: "pubsub" } & ResultConsumerOptions)
-    | ({ type: "polling" } & PollingConsumerOptions)
-    | undefined;
+  consumer?: ConsumerSetting | undefined;
 }
 
 /** Options of {@linkcode RedisBackend.storeResult}. */
@@ -128,8 +108,40 @@ export interface MarkOptions {
    * @default {true}
    */
   storeResult?: boolean | undefined;
-  /** How to complete the chord when the request carries one (`request.chord`): required then. */
-  chord?: ChordPartOptions | undefined;
+  /**
+   * How chords are completed and chains failed (`canvas({ onBody })` from the canvas module):
+   * required when the request carries a chord, or a chain to fail.
+   */
+  canvas?: CanvasHook | undefined;
+}
+
+/** What an errback dispatcher gets (Celery sends old-style errbacks with the failed task's id). */
+export interface ErrbackContext {
+  /** The failed task's id: Celery sends the errback with `args = [taskId]`, `parent_id = taskId`. */
+  taskId: string;
+  /** The root id to send the errback with (the request's `root_id`, else `taskId`). */
+  rootId: string;
+  /** The error the task failed with. */
+  error: unknown;
+  /** The stored traceback, if any. */
+  traceback: string | null;
+}
+
+/** Dispatches one errback signature (the caller owns the broker). */
+export type ErrbackHandler = (
+  errback: Signature,
+  context: ErrbackContext,
+) => void | Promise<void>;
+
+/**
+ * Something built on a backend that must hear of `forget()` and `close()`: the waiting layer's
+ * consumer attaches itself this way, so the core never imports it.
+ */
+export interface BackendAttachment {
+  /** Stops waiting on a task that was forgotten. */
+  cancelFor?(taskId: string): void;
+  /** Releases what it holds; called by `close()` before the driver closes. */
+  close?(): Promise<void>;
 }
 
 /** Options of {@linkcode RedisBackend.markAsFailure}. */
@@ -173,8 +185,9 @@ export class RedisBackend implements AsyncDisposable {
   readonly #accepted: boolean;
   readonly #timezone: string | undefined;
   readonly #now: () => Date;
-  readonly #consumerOption: RedisBackendOptions["consumer"];
-  #consumer: ResultWaiter | undefined;
+  /** How results are waited for (read by the waiting layer). */
+  readonly consumerSetting: ConsumerSetting | undefined;
+  readonly #attachments = new Set<BackendAttachment>();
   #closed = false;
 
   /**
@@ -211,31 +224,34 @@ export class RedisBackend implements AsyncDisposable {
     this.resultChordJoinTimeout = joinTimeout;
     this.#timezone = options.timezone;
     this.#now = options.now ?? (() => new Date());
-    this.#consumerOption = options.consumer;
+    this.consumerSetting = options.consumer;
   }
 
-  // ---- Waiting --------------------------------------------------------------------------------
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The Redis backend sets TTLs on its keys (Celery's `supports_autoexpire`). */
+  get supportsAutoexpire(): boolean {
+    return true;
+  }
+
+  /** The Redis backend can join groups natively, with MGET (Celery's `supports_native_join`). */
+  get supportsNativeJoin(): boolean {
+    return true;
+  }
 
   /**
-   * The consumer that waits for results, created on first use: pub/sub on one shared subscription
-   * connection when the driver can subscribe, polling with one MGET per tick otherwise.
+   * Registers something that must hear of `forget()` and `close()` (the waiting layer's
+   * consumer).
+   * @param attachment What to tell.
+   * @returns A function that detaches it again.
    */
-  get consumer(): ResultWaiter {
+  attach(attachment: BackendAttachment): () => void {
     if (this.#closed) throw new BackendClosedError();
-    if (!this.#consumer) {
-      const option = this.#consumerOption;
-      const settings = typeof option === "object" ? option : { type: option };
-      const type = settings.type ?? (this.driver.openSubscriber ? "pubsub" : "polling");
-      this.#consumer = type === "pubsub"
-        ? new ResultConsumer(this, settings as ResultConsumerOptions)
-        : new PollingConsumer(this, settings as PollingConsumerOptions);
-    }
-    return this.#consumer;
-  }
-
-  /** An {@linkcode AsyncResult} for a task id (Celery's `AsyncResult(id)`). */
-  asyncResult(taskId: string): AsyncResult {
-    return new AsyncResult(taskId, this);
+    this.#attachments.add(attachment);
+    return () => void this.#attachments.delete(attachment);
   }
 
   // ---- Celery's raw key/value operations -------------------------------------------------
@@ -284,9 +300,19 @@ export class RedisBackend implements AsyncDisposable {
     return Number(await this.#send(["INCRBY", key, 1]));
   }
 
-  /** EXPIRE: sets a key's TTL in seconds. */
-  async expire(key: string, seconds: number): Promise<void> {
-    await this.#send(["EXPIRE", key, Math.trunc(seconds)]);
+  /**
+   * EXPIRE: sets a key's TTL in seconds (Celery's `expire`).
+   * @param key The key.
+   * @param seconds A whole number of seconds (Redis refuses fractions, and so does this).
+   * @returns Whether the key existed (Redis's reply, as Celery returns it).
+   */
+  async expire(key: string, seconds: number): Promise<boolean> {
+    if (!Number.isSafeInteger(seconds)) {
+      throw new RangeError(
+        `expire() takes a whole number of seconds, got ${seconds}`,
+      );
+    }
+    return Number(await this.#send(["EXPIRE", key, seconds])) === 1;
   }
 
   // ---- Encoding -------------------------------------------------------------------------------
@@ -327,8 +353,11 @@ export class RedisBackend implements AsyncDisposable {
     return this.metaFromPayload(taskId, asBytes(await this.#send(["GET", key])));
   }
 
-  /** Reads several tasks' metas with one MGET, in the order of `taskIds`. */
-  async getMany(taskIds: readonly string[]): Promise<TaskMeta[]> {
+  /**
+   * Reads several tasks' metas with one MGET, in the order of `taskIds`, as they are now (to wait
+   * until they are ready, use `getMany()` of the waiting layer, Celery's `get_many`).
+   */
+  async getTaskMetas(taskIds: readonly string[]): Promise<TaskMeta[]> {
     const keys = taskIds.map((id) => this.keys.task(id));
     const payloads = await this.mget(keys);
     return payloads.map((payload, i) => this.metaFromPayload(taskIds[i]!, payload));
@@ -431,7 +460,7 @@ export class RedisBackend implements AsyncDisposable {
    * @param request The task's request.
    * @param options Whether to store the record, and how to complete a chord.
    * @returns The meta as stored, or `undefined` when not stored.
-   * @throws {TypeError} when the request carries a chord and `options.chord` is missing.
+   * @throws {TypeError} when the request carries a chord and `options.canvas` is missing.
    */
   async markAsDone(
     taskId: string,
@@ -439,13 +468,20 @@ export class RedisBackend implements AsyncDisposable {
     request?: TaskRequest,
     options: MarkOptions = {},
   ): Promise<TaskMeta | undefined> {
-    const chord = requireChordOptions(request, false, options.chord);
+    const canvas = requireCanvas(request, false, options.canvas);
+    const storeResult = (options.storeResult ?? true) && !request?.ignoreResult;
     let meta: TaskMeta | undefined;
-    if ((options.storeResult ?? true) && !request?.ignoreResult) {
+    if (storeResult) {
       meta = await this.storeResult(taskId, result, "SUCCESS", { request });
     }
-    if (request?.chord && chord) {
-      await this.onChordPartReturn(chordRequest(taskId, request), "SUCCESS", result, chord);
+    if (request && canvas) {
+      await canvas.afterStore(this, {
+        taskId,
+        request,
+        state: "SUCCESS",
+        result,
+        storeResult,
+      });
     }
     return meta;
   }
@@ -459,7 +495,7 @@ export class RedisBackend implements AsyncDisposable {
    * @param error The error (a non-error value becomes `Exception(String(value))`).
    * @param options The traceback, the request, and how to complete chords and send errbacks.
    * @returns The meta as stored, or `undefined` when not stored.
-   * @throws {TypeError} when a chord part is involved and `options.chord` is missing.
+   * @throws {TypeError} when a chord or a chain is involved and `options.canvas` is missing.
    */
   async markAsFailure(
     taskId: string,
@@ -467,28 +503,35 @@ export class RedisBackend implements AsyncDisposable {
     options: MarkAsFailureOptions = {},
   ): Promise<TaskMeta | undefined> {
     const { request } = options;
-    const chord = requireChordOptions(request, true, options.chord);
+    const canvas = requireCanvas(request, true, options.canvas);
     const thrown = asThrown(error);
     const storeResult = options.storeResult ?? true;
     let meta: TaskMeta | undefined;
     if (storeResult) meta = await this.storeResult(taskId, thrown, "FAILURE", options);
     if (request) {
-      if (request.chord && chord) {
-        await this.onChordPartReturn(chordRequest(taskId, request), "FAILURE", thrown, chord);
+      if (canvas) {
+        await canvas.afterStore(this, {
+          taskId,
+          request,
+          state: "FAILURE",
+          result: thrown,
+          traceback: options.traceback,
+          storeResult,
+        });
       }
-      await propagateChainFailure(this, request, "FAILURE", thrown, {
-        traceback: options.traceback,
-        storeResult,
-        chord,
-      });
-      if (options.callErrbacks ?? true) {
+      const { onErrback } = options;
+      if ((options.callErrbacks ?? true) && onErrback && request.errbacks) {
         const id = request.id ?? taskId;
-        await runErrbacks(request.errbacks, {
+        const context: ErrbackContext = {
           taskId: id,
           rootId: request.rootId ?? id,
           error: thrown,
-          traceback: meta?.traceback ?? options.traceback ?? tracebackOf(thrown),
-        }, options.onErrback);
+          traceback: meta?.traceback ?? options.traceback ??
+            tracebackOf(thrown),
+        };
+        for (const errback of request.errbacks) {
+          await onErrback(errback, context);
+        }
       }
     }
     return meta;
@@ -524,7 +567,7 @@ export class RedisBackend implements AsyncDisposable {
    * @param request The task's request.
    * @param options Whether to store the record, and how to complete a chord.
    * @returns The meta as stored, or `undefined` when not stored.
-   * @throws {TypeError} when the request carries a chord and `options.chord` is missing.
+   * @throws {TypeError} when the request carries a chord and `options.canvas` is missing.
    */
   async markAsRevoked(
     taskId: string,
@@ -532,86 +575,50 @@ export class RedisBackend implements AsyncDisposable {
     request?: TaskRequest,
     options: MarkOptions = {},
   ): Promise<TaskMeta | undefined> {
-    const chord = requireChordOptions(request, false, options.chord);
-    const error = new TaskError("TaskRevokedError", [reason], "celery.exceptions");
+    const canvas = requireCanvas(request, false, options.canvas);
+    const error = new TaskError(
+      "TaskRevokedError",
+      [reason],
+      "celery.exceptions",
+    );
+    const storeResult = options.storeResult ?? true;
     let meta: TaskMeta | undefined;
-    if (options.storeResult ?? true) {
-      meta = await this.storeResult(taskId, error, "REVOKED", { request, traceback: null });
+    if (storeResult) {
+      meta = await this.storeResult(taskId, error, "REVOKED", {
+        request,
+        traceback: null,
+      });
     }
-    if (request?.chord && chord) {
-      await this.onChordPartReturn(chordRequest(taskId, request), "REVOKED", error, chord);
+    if (request && canvas) {
+      await canvas.afterStore(this, {
+        taskId,
+        request,
+        state: "REVOKED",
+        result: error,
+        storeResult,
+      });
     }
     return meta;
   }
 
-  // ---- Chords and groups (Celery's backend methods) -------------------------------------------
-
-  /**
-   * Celery's `set_chord_size`: stores the header's size (see {@linkcode setChordSize}).
-   * @param groupId The chord's header group id.
-   * @param size The number of header parts.
-   * @returns Nothing; resolves once stored.
-   */
-  setChordSize(groupId: string, size: number): Promise<void> {
-    return setChordSize(this, groupId, size);
-  }
-
-  /**
-   * Celery's `apply_chord`: saves a header holding nested groups (see {@linkcode applyChord}).
-   * @param groupId The chord's header group id.
-   * @param results The header's results, in order.
-   * @returns Whether the header was saved.
-   */
-  applyChord(groupId: string, results: readonly GroupMember[]): Promise<boolean> {
-    return applyChord(this, groupId, results);
-  }
-
-  /**
-   * Celery's `add_to_chord`: counts one more header part (see {@linkcode addToChord}).
-   * @param groupId The chord's header group id.
-   * @returns How many tasks have been added to the chord.
-   */
-  addToChord(groupId: string): Promise<number> {
-    return addToChord(this, groupId);
-  }
-
-  /**
-   * Celery's `on_chord_part_return` (see {@linkcode onChordPartReturn}).
-   * @param request The header task's request.
-   * @param state The part's state.
-   * @param result The part's return value or error.
-   * @param options How to send the body.
-   * @returns What happened to the chord.
-   */
-  onChordPartReturn(
-    request: ChordRequest,
-    state: TaskState,
-    result: unknown,
-    options: ChordPartOptions,
-  ): Promise<ChordPartResult> {
-    return onChordPartReturn(this, request, state, result, options);
-  }
+  // ---- Groups (Celery's backend methods) ------------------------------------------------------
 
   /**
    * Celery's `save_group`: stores `{"result": <group tuple>}` under `celery-taskset-meta-<id>`
    * (SETEX + PUBLISH), byte for byte as Python's `GroupResult.save()`.
    * @param groupId The key's group id.
-   * @param result The group.
+   * @param result The group (a `GroupResult`, or anything that gives Celery's result tuple).
    * @returns The group.
    */
-  async saveGroup(groupId: string, result: GroupResult): Promise<GroupResult> {
-    await this.set(this.keys.group(groupId), this.encode({ result: result.asTuple() }));
+  async saveGroup<G extends { asTuple(): ResultTuple }>(
+    groupId: string,
+    result: G,
+  ): Promise<G> {
+    await this.set(
+      this.keys.group(groupId),
+      this.encode({ result: result.asTuple() }),
+    );
     return result;
-  }
-
-  /**
-   * Celery's `restore_group`: the group saved under the id (by Python or TypeScript), nested groups
-   * and parents included, or `null`.
-   * @param groupId The group id.
-   * @returns The group, or `null` when none is stored.
-   */
-  restoreGroup(groupId: string): Promise<GroupResult | null> {
-    return GroupResult.restore(this, groupId);
   }
 
   /**
@@ -626,7 +633,7 @@ export class RedisBackend implements AsyncDisposable {
   /** Deletes a task's result and stops waiting on it (Celery's `forget`: DEL + `cancel_for`). */
   async forget(taskId: string): Promise<void> {
     await this.delete(this.keys.task(taskId));
-    this.#consumer?.cancelFor(taskId);
+    for (const attachment of this.#attachments) attachment.cancelFor?.(taskId);
   }
 
   // ---- Lifecycle ------------------------------------------------------------------------------
@@ -635,7 +642,9 @@ export class RedisBackend implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#consumer?.stop();
+    const attachments = [...this.#attachments];
+    this.#attachments.clear();
+    await Promise.all(attachments.map((attachment) => attachment.close?.()));
     await this.driver.close();
   }
 
@@ -687,22 +696,18 @@ function isThrown(value: unknown): boolean {
       typeof (value as { excType?: unknown }).excType === "string");
 }
 
-function requireChordOptions(
+function requireCanvas(
   request: TaskRequest | undefined,
   failing: boolean,
-  chord: ChordPartOptions | undefined,
-): ChordPartOptions | undefined {
-  if (!chord && needsChordOptions(request, failing)) {
+  canvas: CanvasHook | undefined,
+): CanvasHook | undefined {
+  const need = canvas ? undefined : canvasNeed(request, failing);
+  if (need) {
     throw new TypeError(
-      "The request is a chord part: pass options.chord with onBody to send the chord's body",
+      `The request ${need}: pass options.canvas, made by canvas({ onBody }) from the canvas module`,
     );
   }
-  return chord;
-}
-
-// Celery reads the part's id from the request; a request without one is the task being stored.
-function chordRequest(taskId: string, request: TaskRequest): ChordRequest {
-  return { ...request, id: request.id ?? taskId } as ChordRequest;
+  return canvas;
 }
 
 // A failure stored with a non-error value (a string, say) still needs an exception record.

@@ -12,7 +12,8 @@
  * @module
  */
 import { AsyncResult } from "../results/async_result.ts";
-import type { RedisBackend } from "../backend/redis_backend.ts";
+import type { ErrbackContext, ErrbackHandler, RedisBackend } from "../backend/redis_backend.ts";
+export type { ErrbackContext, ErrbackHandler };
 import { atLeast } from "../wire/celery_version.ts";
 import type { RedisArg, RedisReply } from "../connection/driver.ts";
 import { DecodeError, TimeoutError } from "../errors.ts";
@@ -49,21 +50,6 @@ export interface ChordBodyContext {
   /** The request of the part that completed the chord. */
   request: ChordRequest;
 }
-
-/** What an errback dispatcher gets (Celery sends old-style errbacks with the failed task's id). */
-export interface ErrbackContext {
-  /** The failed task's id: Celery sends the errback with `args = [taskId]`, `parent_id = taskId`. */
-  taskId: string;
-  /** The root id to send the errback with (the request's `root_id`, else `taskId`). */
-  rootId: string;
-  /** The error the task failed with. */
-  error: unknown;
-  /** The stored traceback, if any. */
-  traceback: string | null;
-}
-
-/** Dispatches one errback signature (the caller owns the broker). */
-export type ErrbackHandler = (errback: Signature, context: ErrbackContext) => void | Promise<void>;
 
 /** Options of {@linkcode onChordPartReturn} (and of the `markAs*` methods for chord parts). */
 export interface ChordPartOptions {

@@ -13,6 +13,8 @@ import type { SerializerName } from "../wire/serializers.ts";
 import { PROPAGATE_STATES } from "../wire/states.ts";
 import { TaskError } from "../wire/task_error.ts";
 import { maskUrl } from "../connection/url.ts";
+import { AsyncResult } from "../results/async_result.ts";
+import { consumerFor } from "../results/consumer/consumer_for.ts";
 
 /** Exit codes of the `result` command. */
 export const EXIT = {
@@ -237,11 +239,11 @@ export async function runResultCommand(argv: readonly string[], io: CommandIO): 
       out(`forgot ${options.taskId}`);
       return EXIT.success;
     }
-    const result = backend.asyncResult(options.taskId);
+    const result = new AsyncResult(options.taskId, backend);
     let meta: TaskMeta;
     if (options.wait || options.follow) {
       try {
-        meta = await backend.consumer.wait(options.taskId, {
+        meta = await consumerFor(backend).wait(options.taskId, {
           signal: io.signal,
           timeout: options.timeoutMs,
           onMessage: options.follow ? (m) => out(format(m, options)) : undefined,

@@ -22,6 +22,9 @@
  *
  * @module
  */
+import { redactUrl, schemeOf, segmentStarts } from "./redact_url.ts";
+
+export { schemeOf };
 
 /** TLS settings of a connection, in Celery's terms (`ssl_*` URL parameters, `redis_backend_use_ssl`). */
 export interface RedisSslParams {
@@ -183,12 +186,6 @@ export function parseRedisUrl(url: string, options: ParseRedisUrlOptions = {}): 
   }
 }
 
-/** The scheme of a URL (`redis`, `memory`, `redis+socket`…), lower-cased, or `undefined`. */
-export function schemeOf(url: string): string | undefined {
-  const match = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
-  return match?.[1]?.toLowerCase();
-}
-
 /**
  * Celery's `backend.as_uri(include_password)`: the URL rebuilt from its parts without the query
  * string, the password replaced by `**` unless `includePassword`; a `sentinel://` URL is masked
@@ -278,15 +275,6 @@ function urlErrorMessage(url: string, error: UrlError): string {
   return safeToQuote(url, error.literal) ? error.message : error.withoutLiteral;
 }
 
-/** The `scheme://` openings of a text: a `sentinel://` URL has one per chunk. */
-const SCHEME_START = /[a-z][a-z0-9+.-]*:\/\//gi;
-
-/** Where each `scheme://…` segment starts (0 alone when the text has no scheme). */
-function segmentStarts(text: string): number[] {
-  const starts = [...text.matchAll(SCHEME_START)].map((m) => m.index);
-  return starts.length === 0 || starts[0] !== 0 ? [0, ...starts] : starts;
-}
-
 /**
  * Whether Celery's masking can be trusted with the URL: every chunk has a scheme and no `@` after
  * its host. A password with an unescaped `/ ? # ;` moves the host boundary, so what Python would
@@ -321,24 +309,6 @@ function strayAt(afterScheme: string): boolean {
     const eq = field.indexOf("=");
     return (eq === -1 ? field : field.slice(0, eq)).includes("@");
   });
-}
-
-/**
- * A URL made safe to show whatever its shape: in each `scheme://` segment, everything up to the
- * last `@` (user and password, however they are written) becomes `**`, and the query and fragment
- * are dropped. Without a scheme, everything before the last `@` is hidden.
- */
-function redactUrl(text: string): string {
-  const starts = segmentStarts(text);
-  return starts.map((start, i) => {
-    const segment = text.slice(start, starts[i + 1] ?? text.length);
-    const open = segment.indexOf("://");
-    const head = open === -1 ? "" : segment.slice(0, open + 3);
-    let rest = open === -1 ? segment : segment.slice(open + 3);
-    const at = rest.lastIndexOf("@");
-    if (at !== -1) rest = `**@${rest.slice(at + 1)}`;
-    return head + rest.replace(/[?#][^;]*/, "");
-  }).join("");
 }
 
 /**

@@ -11,6 +11,7 @@ import { NO_EXCEPTION } from "../wire/refused_exception.ts";
 import type { TaskMeta } from "../wire/meta.ts";
 import { PROPAGATE_STATES, READY_STATES, type TaskState } from "../wire/states.ts";
 import { TaskError } from "../wire/task_error.ts";
+import { consumerFor } from "./consumer/consumer_for.ts";
 
 /** Options of {@linkcode AsyncResult.get}. */
 export interface GetOptions {
@@ -72,7 +73,11 @@ export class AsyncResult {
     const { timeout, signal, onMessage, propagate = true } = options;
     // Not an async function: a suspended frame per pending wait would cost memory at scale.
     if (this.#cache) return settled(this.#cache, propagate);
-    return this.backend.consumer.wait(this.id, { signal, timeout, onMessage }).then((meta) => {
+    return consumerFor(this.backend).wait(this.id, {
+      signal,
+      timeout,
+      onMessage,
+    }).then((meta) => {
       this.#cache = meta;
       return settled(meta, propagate);
     });
@@ -89,7 +94,7 @@ export class AsyncResult {
     let failure: { error: unknown } | undefined;
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-    this.backend.consumer.wait(this.id, {
+    consumerFor(this.backend).wait(this.id, {
       signal,
       onMessage: (meta) => {
         queue.push(meta);

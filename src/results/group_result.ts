@@ -10,6 +10,7 @@ import { DecodeError } from "../errors.ts";
 import type { ResultTuple, TaskMeta } from "../wire/meta.ts";
 import { DEFAULT_MAX_DEPTH } from "../wire/serialization/decode_limits.ts";
 import { PROPAGATE_STATES, READY_STATES } from "../wire/states.ts";
+import { consumerFor } from "./consumer/consumer_for.ts";
 
 /** A member of a group: a task's result or a nested group. */
 export type GroupMember = AsyncResult | GroupResult;
@@ -109,7 +110,7 @@ export class GroupResult {
 
   /** The members' current metas, read with one MGET. */
   async metas(): Promise<TaskMeta[]> {
-    return await this.backend.getMany(this.leaves().map((r) => r.id));
+    return await this.backend.getTaskMetas(this.leaves().map((r) => r.id));
   }
 
   /** How many members succeeded (Celery's `completed_count`). */
@@ -158,7 +159,7 @@ export class GroupResult {
     const leaves = this.leaves();
     try {
       const metas = await Promise.all(leaves.map(async (leaf) => {
-        const meta = await this.backend.consumer.wait(leaf.id, {
+        const meta = await consumerFor(this.backend).wait(leaf.id, {
           signal: combined,
           timeout: deadline === undefined ? undefined : Math.max(0, deadline - Date.now()),
           onMessage,
@@ -182,9 +183,9 @@ export class GroupResult {
     const pending = new Map(
       leaves.map((leaf, i) => [
         i,
-        this.backend.consumer.wait(leaf.id, { signal: stop.signal }).then((meta) =>
-          [i, meta] as const
-        ),
+        consumerFor(this.backend).wait(leaf.id, { signal: stop.signal }).then((
+          meta,
+        ) => [i, meta] as const),
       ]),
     );
     try {

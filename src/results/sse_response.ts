@@ -7,6 +7,7 @@
 import type { RedisBackend } from "../backend/redis_backend.ts";
 import type { TaskMeta } from "../wire/meta.ts";
 import { READY_STATES } from "../wire/states.ts";
+import { consumerFor } from "./consumer/consumer_for.ts";
 
 /** Options of {@linkcode sseResponse}. */
 export interface SseResponseOptions {
@@ -206,7 +207,10 @@ export function sseResponse(
         try {
           send(await backend.getTaskMeta(taskId));
           if (signal.aborted) return;
-          const meta = await backend.consumer.wait(taskId, { signal, onMessage: send });
+          const meta = await consumerFor(backend).wait(taskId, {
+            signal,
+            onMessage: send,
+          });
           send(meta);
           finish();
         } catch (error) {

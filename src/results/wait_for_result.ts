@@ -7,6 +7,7 @@
 import type { RedisBackend } from "../backend/redis_backend.ts";
 import type { TaskMeta } from "../wire/meta.ts";
 import { READY_STATES } from "../wire/states.ts";
+import { consumerFor } from "./consumer/consumer_for.ts";
 
 /** Options of {@linkcode waitForResult}. */
 export interface WaitForResultOptions {
@@ -61,7 +62,7 @@ export async function waitForResult(
   const timeout = timer ? setTimeout(() => timer.abort(), remaining) : undefined;
   const signals = [signal, timer?.signal].filter((s): s is AbortSignal => s !== undefined);
   try {
-    return await backend.consumer.wait(taskId, {
+    return await consumerFor(backend).wait(taskId, {
       signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
       onMessage: (meta) => {
         last = meta;

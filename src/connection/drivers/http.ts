@@ -68,7 +68,7 @@ import {
 } from "../../errors.ts";
 import { HttpSubscriber, type HttpSubscriberOptions } from "./_http_subscriber.ts";
 import { TIME_UNITS_HINT } from "../time_units.ts";
-import { maskUrl } from "../url.ts";
+import { redactUrl } from "../redact_url.ts";
 import { DEFAULT_RESP_LIMITS } from "../resp/limits.ts";
 
 /**
@@ -320,7 +320,7 @@ function connectionFor(options: HttpDriverOptions): Connection {
 function splitRestUrl(raw: string): { url: string; secret: string | undefined } {
   if (typeof raw !== "string" || !/^https?:\/\/[^\s/?#]+/i.test(raw)) {
     throw new TypeError(
-      `The REST URL ${maskUrl(String(raw))} must start with https:// (or http:// for a local ` +
+      `The REST URL ${redactUrl(String(raw))} must start with https:// (or http:// for a local ` +
         "server), e.g. https://:TOKEN@<name>.upstash.io",
     );
   }
@@ -329,7 +329,7 @@ function splitRestUrl(raw: string): { url: string; secret: string | undefined } 
     parsed = new URL(raw);
   } catch {
     throw new TypeError(
-      `The REST URL ${maskUrl(raw)} is malformed (percent-encode a token holding / ? # or @)`,
+      `The REST URL ${redactUrl(raw)} is malformed (percent-encode a token holding / ? # or @)`,
     );
   }
   let secret = parsed.password === "" ? undefined : safeDecode(parsed.password);

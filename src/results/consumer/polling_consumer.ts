@@ -9,29 +9,9 @@ import { BackendClosedError, CeleryBackendError } from "../../errors.ts";
 import type { TaskMeta } from "../../wire/meta.ts";
 import { abortableSleep, isUnrecoverableError } from "../../connection/retry.ts";
 import { type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
+import type { PollingConsumerOptions } from "../../backend/consumer_options.ts";
 
-/** Options of {@linkcode PollingConsumer}. */
-export interface PollingConsumerOptions {
-  /** The first interval after a new wait starts, in ms. @default {50} */
-  minInterval?: number | undefined;
-  /** The longest interval, in ms. @default {1000} */
-  maxInterval?: number | undefined;
-  /** Each idle tick multiplies the interval by this. @default {1.5} */
-  backoffFactor?: number | undefined;
-  /** Random spread of each interval, as a fraction (0.2 = ±20%). @default {0.2} */
-  jitter?: number | undefined;
-  /** Random numbers in [0, 1) for the jitter. @default {Math.random} */
-  random?: (() => number) | undefined;
-  /** Sleeps between ticks (injectable for tests). @default {setTimeout-based} */
-  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
-  /**
-   * Consecutive failed ticks tolerated before pending waits reject. Errors no retry can fix
-   * (refused credentials or permissions, TLS) reject them at the first tick. @default {20}
-   */
-  maxErrors?: number | undefined;
-  /** Called with every state change of every task waited on. */
-  onStateChange?: ((meta: TaskMeta) => void) | undefined;
-}
+export type { PollingConsumerOptions } from "../../backend/consumer_options.ts";
 
 /**
  * Waits for task results by polling: every tick reads all pending keys with one MGET, so the

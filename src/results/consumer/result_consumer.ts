@@ -11,18 +11,11 @@ import type { RedisBackend } from "../../backend/redis_backend.ts";
 import type { Subscriber } from "../../connection/driver.ts";
 import { BackendClosedError, CeleryBackendError } from "../../errors.ts";
 import type { TaskMeta } from "../../wire/meta.ts";
-import { ensure, isUnrecoverableError, type RetryPolicy } from "../../connection/retry.ts";
+import { ensure, isUnrecoverableError } from "../../connection/retry.ts";
 import { type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
+import type { ResultConsumerOptions } from "../../backend/consumer_options.ts";
 
-/** Options of {@linkcode ResultConsumer}. */
-export interface ResultConsumerOptions {
-  /** How reconnection is retried (Celery's `retry_policy`). @default {Celery's: 20 retries, 0 s then 1 s} */
-  retryPolicy?: RetryPolicy | undefined;
-  /** Called before each reconnection attempt. */
-  onConnectionError?: ((error: Error, retry: number, sleepMs: number) => void) | undefined;
-  /** Called with every state change of every task waited on. */
-  onStateChange?: ((meta: TaskMeta) => void) | undefined;
-}
+export type { ResultConsumerOptions } from "../../backend/consumer_options.ts";
 
 /**
  * Waits for task results over Redis pub/sub.
