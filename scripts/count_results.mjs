@@ -6,8 +6,9 @@
 // Per runner, the JUnit report's <testcase> elements are counted: failed when they hold a
 // <failure> or <error>, skipped when they hold <skipped>. Without a report (a crash, or killed at
 // the time limit) the runner's log is counted instead, plus one failure. Load errors (a test file
-// that throws at import) are no <testcase>, but the runners' summaries count them (Deno
-// "| N failed", Bun "N fail"): the larger count wins. A runner that exits non-zero although
+// that throws at import) are no <testcase> under Deno and Bun, but the runners' summaries count
+// them (Deno "| N failed", Bun "N fail", Node "ℹ fail N"): the larger count wins. Node's report
+// names no test file; its skip reasons come from the report itself. A runner that exits non-zero although
 // nothing failed adds one failure. With CI=true a skip counts as a failure.
 import { readFileSync } from "node:fs";
 
@@ -51,7 +52,11 @@ function count(runner, xmlPath, logPath, status) {
     const testcase = /<testcase\b([^>]*?)(?:\/>|>([\s\S]*?)<\/testcase>)/g;
     for (const [, attrs, body = ""] of xml.matchAll(testcase)) {
       const attr = (key) => unescape(new RegExp(`\\b${key}="([^"]*)"`).exec(attrs)?.[1] ?? "");
-      const test = { file: testFile(attr("file") || attr("classname")), name: attr("name") };
+      // Node 20's JUnit names no file (classname "test") but keeps the skip reason as message.
+      const file = attr("file") || (attr("classname") === "test" ? "" : attr("classname"));
+      const test = { file: file ? testFile(file) : "?", name: attr("name") };
+      const reason = /<skipped\b[^>]*\bmessage="([^"]*)"/.exec(body)?.[1];
+      if (reason) test.reason = unescape(reason);
       if (/<(failure|error)\b/.test(body)) {
         result.failed++;
         result.failures.push(test);
@@ -59,9 +64,13 @@ function count(runner, xmlPath, logPath, status) {
       else result.passed++;
     }
   } else {
-    for (const line of log.split("\n")) {
-      if (/ \.\.\. ok\b/.test(line) || /^\(pass\) /.test(line)) result.passed++;
-      else if (/ \.\.\. FAILED\b/.test(line) || /^\(fail\) /.test(line)) {
+    // Node's spec lists its failures again after "failing tests:"; count the first listing.
+    for (const line of log.split(/^✖ failing tests:$/m)[0].split("\n")) {
+      if (/^\s*﹣ /.test(line)) {
+        result.skipped.push({ file: "?", name: line.trim() });
+      } else if (/ \.\.\. ok\b/.test(line) || /^\(pass\) /.test(line) || /^\s*✔ /.test(line)) {
+        result.passed++;
+      } else if (/ \.\.\. FAILED\b/.test(line) || /^\(fail\) /.test(line) || /^\s*✖ /.test(line)) {
         result.failed++;
         result.failures.push({ file: "?", name: line.trim() });
       } else if (/ \.\.\. ignored\b/.test(line) || /^\(skip\) /.test(line)) {
@@ -72,8 +81,11 @@ function count(runner, xmlPath, logPath, status) {
   const deno = [...log.matchAll(/\| (\d+) passed(?: \([^)]*\))? \| (\d+) failed/g)].pop();
   const bunFail = [...log.matchAll(/^\s*(\d+) fail\s*$/gm)].pop();
   const bunErr = [...log.matchAll(/^\s*(\d+) errors?\s*$/gm)].pop();
+  const nodeFail = [...log.matchAll(/^ℹ fail (\d+)$/gm)].pop();
   const summary = deno
     ? Number(deno[2])
+    : nodeFail
+    ? Number(nodeFail[1])
     : bunFail
     ? Math.max(Number(bunFail[1]), bunErr ? Number(bunErr[1]) : 0)
     : 0;
@@ -108,7 +120,7 @@ for (let i = 0; i < runs.length; i += 4) {
   failed += r.failed;
   for (const t of r.failures) lines.push(`FAILED  ${runner}  ${t.file}: ${t.name}`);
   for (const t of r.skipped) {
-    const why = [...(reasons.get(t.file) ?? [])].join("; ") || "no reason recorded";
+    const why = [...(reasons.get(t.file) ?? [])].join("; ") || t.reason || "no reason recorded";
     lines.push(
       `${
         inCI ? "SKIPPED (a failure under CI)" : "SKIPPED"

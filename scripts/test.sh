@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian/Ubuntu machine with Node/npm: `npx -y deno@2 task test`
 # runs this script (and so does .ci/run). It installs what the tests need, then runs tests/ under
-# Deno and under Bun, lists every failed and skipped test (with the reason), and prints
+# Deno, under Bun and under Node (through tsx), lists every failed and skipped test (with the reason), and prints
 # "N passed, N failed, N skipped" alone on the last line.
 #
 # Installed once and reused (a second run is fast): apt's redis-server, redis-sentinel, Debian's
 # Celery 5.2 (python3-celery), chromium and openssl; Celery 5.6.3 in .venv56 from the machine's
-# local pip mirror; deno@2 and bun@1 in .ci/.tools; the npm dev packages (workerd, esbuild, ...).
+# local pip mirror; deno@2 and bun@1 in .ci/.tools; the npm dev packages (tsx, workerd, esbuild, ...).
 # With CI=true nothing may be skipped: a missing program fails its tests (tests/_env.ts) and any
 # skipped test counts as failed. JUnit reports and logs of the last run are in .ci/.out/.
 set -euo pipefail
@@ -174,10 +174,24 @@ timeout --kill-after=15 "$RUNNER_LIMIT" \
 BUN_STATUS=${PIPESTATUS[0]}
 set -e
 log "bun test exit status: $BUN_STATUS"
+
+# Node runs TypeScript through tsx; JUnit for the count, spec for the log. Node 20's runner takes
+# files, not folders.
+phase "tests under Node $(node --version) (limit ${RUNNER_LIMIT}s)"
+set +e
+timeout --kill-after=15 "$RUNNER_LIMIT" \
+  node --import tsx --test --test-timeout=120000 \
+  --test-reporter=junit --test-reporter-destination="$OUT/node.xml" \
+  --test-reporter=spec --test-reporter-destination=stdout tests/*_test.ts 2>&1 |
+  tee "$OUT/node.log"
+NODE_STATUS=${PIPESTATUS[0]}
+set -e
+log "node test exit status: $NODE_STATUS"
 phase_end
 log "total time: $((SECONDS - RUN_START))s"
 
 # The last line of the output is "N passed, N failed, N skipped"; the exit status is 1 on failure.
 exec node scripts/count_results.mjs "$TEST_SKIP_LOG" \
   deno "$OUT/deno.xml" "$OUT/deno.log" "$DENO_STATUS" \
-  bun "$OUT/bun.xml" "$OUT/bun.log" "$BUN_STATUS"
+  bun "$OUT/bun.xml" "$OUT/bun.log" "$BUN_STATUS" \
+  node "$OUT/node.xml" "$OUT/node.log" "$NODE_STATUS"
