@@ -2,19 +2,13 @@
 // permissions of `deno task demo` under Deno, and collects its output.
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
-import { projectRoot } from "./_env.ts";
+import { projectRoot, scriptCommand } from "./_env.ts";
 
 /** The command line that runs main.ts with `args` on this runtime. */
 export function demoCommand(args: string[]): [string, string[]] {
-  if ("Bun" in globalThis) return [process.execPath, ["main.ts", ...args]];
-  return [process.execPath, [
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "main.ts",
-    ...args,
-  ]];
+  return scriptCommand("main.ts", args, {
+    deno: ["--allow-net", "--allow-env", "--allow-read"],
+  });
 }
 
 /** A running demo process. */

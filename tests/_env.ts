@@ -59,3 +59,38 @@ export const denoBin: string | undefined = "Deno" in globalThis
   : spawnSync("deno", ["--version"], { stdio: "ignore", timeout: 60_000 }).status === 0
   ? "deno"
   : undefined;
+
+/** The runtime running the tests. */
+export const runtime: "deno" | "bun" | "node" = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : "node";
+
+/** Runtime flags of {@linkcode scriptCommand}, per runtime. */
+export interface ScriptFlags {
+  /** After `deno run` (replaces the default `-A`). */
+  readonly deno?: readonly string[];
+  /** Before the script under Bun. */
+  readonly bun?: readonly string[];
+  /** Before `--import tsx` under Node. */
+  readonly node?: readonly string[];
+}
+
+/**
+ * The command line that runs a TypeScript script in a child process of the runtime running the
+ * tests: `deno run -A`, `bun`, or `node --import tsx` (TypeScript through tsx, resolved from here
+ * so the child's working folder does not matter).
+ */
+export function scriptCommand(
+  script: string,
+  args: readonly string[] = [],
+  flags: ScriptFlags = {},
+): [string, string[]] {
+  if (runtime === "deno") {
+    return [process.execPath, ["run", ...(flags.deno ?? ["-A"]), script, ...args]];
+  }
+  if (runtime === "bun") return [process.execPath, [...(flags.bun ?? []), script, ...args]];
+  const tsx = import.meta.resolve("tsx");
+  return [process.execPath, [...(flags.node ?? []), "--import", tsx, script, ...args]];
+}

@@ -5,13 +5,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
-import {
-  RedisBackend,
-  setChordSize,
-  tcpDriver,
-} from "../mod.ts";
+import { RedisBackend, setChordSize, tcpDriver } from "../mod.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { scriptCommand } from "./_env.ts";
 
 const PARTS = 1_000;
 const PROCESSES = 4;
@@ -27,10 +23,9 @@ after(async () => {
 
 /** Runs the worker script in a child process of this runtime; resolves with its JSON line. */
 function runWorker(args: string[]): Promise<{ slice: number; parts: number; fired: number }> {
-  const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-  const argv = isDeno ? ["run", "-A", script, ...args] : [script, ...args];
+  const [command, argv] = scriptCommand(script, args);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout!.setEncoding("utf8");

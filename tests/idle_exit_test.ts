@@ -1,12 +1,12 @@
 // A script that forgets close() still exits once nothing is pending (idle connections and the
 // health check timer are unref'd), while a pending wait keeps it alive until its result arrives.
-// Child processes on the runtime running the tests (Deno or Bun).
+// Child processes on the runtime running the tests (Deno, Bun or Node).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import process from "node:process";
 import { createBackend, type RedisBackend } from "../mod.ts";
-import { projectRoot } from "./_env.ts";
+import { projectRoot, scriptCommand } from "./_env.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 
 let server: RedisServer;
@@ -24,8 +24,7 @@ after(async () => {
 });
 
 function scriptArgs(args: string[]): string[] {
-  const script = "tests/_idle_exit_script.ts";
-  return "Deno" in globalThis ? ["run", "-A", script, ...args] : [script, ...args];
+  return scriptCommand("tests/_idle_exit_script.ts", args)[1];
 }
 
 test("a script that reads and writes without close() exits by itself", async () => {

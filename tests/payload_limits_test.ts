@@ -5,13 +5,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import process from "node:process";
 import { createBackend, GroupResult, resultFromTuple, TaskError } from "../mod.ts";
 import { DecodeError } from "../src/errors.ts";
 import { decodeKombuJson } from "../src/wire/serialization/kombu_json.ts";
 import { decodeMsgpack, encodeMsgpack } from "../src/wire/serialization/msgpack.ts";
 import { resolveDecodeLimits } from "../src/wire/serialization/decode_limits.ts";
 import { hostilePayloads } from "./_hostile_payloads.ts";
+import { scriptCommand } from "./_env.ts";
 
 const isBun = "Bun" in globalThis;
 const HEAP_MB = 256;
@@ -39,10 +39,12 @@ test("every hostile payload read with getTaskMeta in a child with a 256 MB heap 
   // Deno: V8's old-space cap, exceeding it kills the child. Bun (JavaScriptCore) has no heap cap:
   // BUN_JSC_gcMaxHeapSize and BUN_JSC_forceRAMSize only steer the GC (a 100 MB setting still
   // let a child allocate 850 MB), so the child runs with --smol and its peak RSS is checked.
-  const args = isBun
-    ? ["--smol", child]
-    : ["run", `--v8-flags=--max-old-space-size=${HEAP_MB}`, "-A", child];
-  const run = spawnSync(process.execPath, args, {
+  const [command, args] = scriptCommand(child, [], {
+    bun: ["--smol"],
+    deno: [`--v8-flags=--max-old-space-size=${HEAP_MB}`, "-A"],
+    node: [`--max-old-space-size=${HEAP_MB}`],
+  });
+  const run = spawnSync(command, args, {
     encoding: "utf8",
     timeout: 120_000,
     maxBuffer: 16 * 1024 * 1024,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import process from "node:process";
-import { denoBin, projectRoot, requirement } from "./_env.ts";
+import { denoBin, projectRoot, requirement, scriptCommand } from "./_env.ts";
 
 const readme = readFileSync(join(projectRoot, "README.md"), "utf8");
 const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
@@ -86,10 +86,10 @@ for (const [i, code] of runnable.entries()) {
   }, () => {
     const file = join(dir, `run_${i + 1}.ts`);
     writeFileSync(file, local(code));
-    const args = "Deno" in globalThis
-      ? ["run", "-A", "--no-lock", "--config", join(projectRoot, "deno.json"), file]
-      : [file];
-    const run = spawnSync(process.execPath, args, {
+    const [command, args] = scriptCommand(file, [], {
+      deno: ["-A", "--no-lock", "--config", join(projectRoot, "deno.json")],
+    });
+    const run = spawnSync(command, args, {
       cwd: projectRoot,
       encoding: "utf8",
       timeout: 120_000,

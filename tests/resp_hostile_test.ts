@@ -17,6 +17,7 @@ import { DecodeError, RedisConnectionError, RedisProtocolError } from "../src/er
 import { RespDecoder } from "../src/connection/resp/decode.ts";
 import { DEFAULT_RESP_LIMITS } from "../src/connection/resp/limits.ts";
 import { decodeChunks } from "./_resp_outcome.ts";
+import { scriptCommand } from "./_env.ts";
 
 const encoder = new TextEncoder();
 const ascii = (text: string) => encoder.encode(text);
@@ -218,8 +219,10 @@ function runChild(): Promise<
   const [command, args, env] = isBun
     ? [process.execPath, [childScript], { ...process.env, BUN_JSC_forceRAMSize: String(256 << 20) }]
     : [
-      process.execPath,
-      ["run", "-A", "--no-check", "--v8-flags=--max-old-space-size=256", childScript],
+      ...scriptCommand(childScript, [], {
+        deno: ["-A", "--no-check", "--v8-flags=--max-old-space-size=256"],
+        node: ["--max-old-space-size=256"],
+      }),
       process.env,
     ];
   return new Promise((resolve, reject) => {

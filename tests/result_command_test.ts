@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { createBackend, memoryDriver, RedisBackend } from "../mod.ts";
 import { EXIT, runResultCommand } from "../src/cli/result_command.ts";
-import { projectRoot } from "./_env.ts";
+import { projectRoot, scriptCommand } from "./_env.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer } from "./_upstash_server.ts";
 
@@ -81,9 +81,8 @@ after(async () => {
 });
 
 function runCli(args: string[], env: Record<string, string> = {}) {
-  const isDeno = "Deno" in globalThis;
-  const argv = isDeno ? ["run", "-A", "result.ts", ...args] : ["result.ts", ...args];
-  return spawnSync(process.execPath, argv, {
+  const [command, argv] = scriptCommand("result.ts", args);
+  return spawnSync(command, argv, {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     encoding: "utf8",
