@@ -42,7 +42,7 @@ export type {
   RedisBackendOptions,
   StoreResultOptions,
 } from "./src/backend/redis_backend.ts";
-export type { CanvasHook, StoredState } from "./src/backend/canvas_hook.ts";
+export type { CanvasHook, StoredState } from "./src/backend/redis_backend.ts";
 export type { ConsumerSetting } from "./src/backend/consumer_options.ts";
 export { AsyncResult } from "./src/results/async_result.ts";
 export type { GetOptions } from "./src/results/async_result.ts";
@@ -146,7 +146,13 @@ export type {
   ChordRequest,
 } from "./src/canvas/chord.ts";
 export { canvas } from "./src/canvas/canvas.ts";
-export type { ResultSerializer } from "./src/wire/serializers.ts";
+export type {
+  ResultSerializer,
+  SerializerFactory,
+  SerializerOptions,
+} from "./src/wire/serializers.ts";
+export { jsonSerializer } from "./src/wire/serializers.ts";
+export { msgpackSerializer } from "./src/wire/msgpack_serializer.ts";
 export type { Signature, SignatureOptions } from "./src/wire/meta.ts";
 export type {
   ParseRedisUrlOptions,

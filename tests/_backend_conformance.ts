@@ -6,6 +6,7 @@ import {
   BackendClosedError,
   ContentDisallowedError,
   DecodeError,
+  msgpackSerializer,
   PyDecimal,
   RedisBackend,
   type RedisBackendOptions,
@@ -294,7 +295,10 @@ export function defineBackendConformance(driverName: string, makeDriver: DriverF
 
   test(named("msgpack results round-trip and a JSON reader refuses them"), async () => {
     const driver = await makeDriver();
-    const writer = new RedisBackend(driver, { resultSerializer: "msgpack", now: fixedClock });
+    const writer = new RedisBackend(driver, {
+      resultSerializer: msgpackSerializer,
+      now: fixedClock,
+    });
     await writer.markAsDone("mp", { a: [1, 2.5, "x"] });
     assert.deepEqual((await writer.getTaskMeta("mp")).result, { a: [1, 2.5, "x"] });
     const reader = new RedisBackend(driver, { now: fixedClock });

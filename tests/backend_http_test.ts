@@ -11,6 +11,7 @@ import {
   createBackend,
   httpDriver,
   httpDriverFromUrl,
+  msgpackSerializer,
   type PollingConsumer,
   RedisAuthenticationError,
   RedisBackend,
@@ -305,7 +306,7 @@ test("httpDriver({ streaming }) polls from the start where streaming is refused"
 
 test("httpDriver({ streaming }) re-reads a streamed payload that is not UTF-8 (msgpack)", async () => {
   const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
-  await using backend = new RedisBackend(driver, { resultSerializer: "msgpack" });
+  await using backend = new RedisBackend(driver, { resultSerializer: msgpackSerializer });
   const seen: unknown[] = [];
   const waiting = consumerFor(backend).wait("mp-1", { onMessage: (m) => seen.push(m.result) });
   await until(() => rest.openStreams === 1);

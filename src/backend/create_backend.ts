@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { serializerFactory } from "../wire/create_serializer.ts";
 import { httpDriverFromUrl, type HttpUrlOptions } from "../connection/drivers/http.ts";
 import { RedisBackend, type RedisBackendOptions } from "./redis_backend.ts";
 import type { RedisDriver } from "../connection/driver.ts";
@@ -133,7 +134,13 @@ export interface CreateBackendOptions extends RedisBackendOptions, RedisConnecti
  */
 export function createBackend(url?: string, options: CreateBackendOptions = {}): RedisBackend {
   const { driver, connection, token, http, ...rest } = options;
-  const { settings, connectionOptions } = splitOptions(rest);
+  const split = splitOptions(rest);
+  const { connectionOptions } = split;
+  // Celery names the serializer; this entry point knows every codec.
+  const named = split.settings.resultSerializer;
+  const settings: RedisBackendOptions = typeof named === "string"
+    ? { ...split.settings, resultSerializer: serializerFactory(named) }
+    : split.settings;
   if (driver) return new RedisBackend(driver, settings);
   const target = url ?? "memory://";
   if (typeof target !== "string") throw new TypeError("The backend URL must be a string");

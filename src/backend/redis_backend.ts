@@ -22,17 +22,59 @@ import { KeyBuilder } from "../wire/keys.ts";
 import { buildMeta, type TaskMeta, type TaskRequest } from "../wire/meta.ts";
 import {
   asDecodeError,
-  createSerializer,
+  jsonSerializer,
   type KombuJsonDialect,
   type ResultSerializer,
+  type SerializerFactory,
   type SerializerName,
 } from "../wire/serializers.ts";
 import type { DecodeLimits } from "../wire/serialization/decode_limits.ts";
 import { EXCEPTION_STATES, READY_STATES, type TaskState } from "../wire/states.ts";
 import { TaskError, toExceptionInfo, tracebackOf } from "../wire/task_error.ts";
 import type { ResultTuple, Signature } from "../wire/meta.ts";
-import { type CanvasHook, canvasNeed } from "./canvas_hook.ts";
 import type { ConsumerSetting } from "./consumer_options.ts";
+
+// ---- The seam to the canvas layer: chords and chains are completed by a hook that
+// `canvas()` (src/canvas/canvas.ts) makes, so a program that never completes them never loads
+// that code.
+
+/** A task's final state, just stored (or skipped) by a worker, as the canvas layer sees it. */
+export interface StoredState {
+  /** The task's id. */
+  taskId: string;
+  /** The task's request (carrying `chord` and `chain`). */
+  request: TaskRequest;
+  /** SUCCESS, FAILURE or REVOKED. */
+  state: TaskState;
+  /** The return value, or the error for FAILURE and REVOKED. */
+  result: unknown;
+  /** The traceback given by the caller, if any. */
+  traceback?: string | null | undefined;
+  /** Whether the task's own record was stored (Celery's `store_result`). */
+  storeResult: boolean;
+}
+
+/** Completes chords and fails chains after a state is stored; made by `canvas()`. */
+export interface CanvasHook {
+  /** Called once the task's own record is stored; resolves when the canvas work is done. */
+  afterStore(backend: RedisBackend, stored: StoredState): Promise<void>;
+}
+
+/**
+ * Why a request needs a {@linkcode CanvasHook} (it is a chord part, or a failing chain with
+ * elements to fail), or `undefined` when it needs none.
+ */
+export function canvasNeed(
+  request: TaskRequest | undefined,
+  failing: boolean,
+): string | undefined {
+  if (!request) return undefined;
+  if (request.chord) return "is a chord part";
+  if (failing && Array.isArray(request.chain) && request.chain.length > 0) {
+    return "has a chain to fail";
+  }
+  return undefined;
+}
 
 /** Celery refuses string payloads over this many characters (redis.py `_MAX_STR_VALUE_SIZE`). */
 const MAX_STR_VALUE_SIZE = 536_870_912;
@@ -51,8 +93,13 @@ export interface RedisBackendOptions {
   resultExpires?: number | null | undefined;
   /** `result_extended`: store the task name, args, kwargs, worker, retries and queue. @default {false} */
   resultExtended?: boolean | undefined;
-  /** `result_serializer`. @default {"json"} */
-  resultSerializer?: SerializerName | undefined;
+  /**
+   * `result_serializer`: `"json"`, or a serializer factory such as `msgpackSerializer` (the name
+   * `"msgpack"` is taken by the main entry's `createBackend()`; here the factory keeps the msgpack
+   * codec out of programs that never use it).
+   * @default {"json"}
+   */
+  resultSerializer?: SerializerName | SerializerFactory | undefined;
   /** `result_accept_content`: serializers allowed when reading. @default {[resultSerializer]} */
   accept?: readonly SerializerName[] | undefined;
   /** kombu JSON dialect to write. @default {"5.2" for celeryVersion 5.2, else "5.3"} */
@@ -199,12 +246,12 @@ export class RedisBackend implements AsyncDisposable {
     this.driver = driver;
     this.celeryVersion = assertCeleryVersion(options.celeryVersion ?? DEFAULT_CELERY_VERSION);
     this.keys = new KeyBuilder(options.globalKeyprefix, this.celeryVersion);
-    const serializerName = options.resultSerializer ?? "json";
-    this.serializer = createSerializer(serializerName, {
+    this.serializer = serializerFactoryOf(options.resultSerializer)({
       jsonDialect: options.jsonDialect ?? (atLeast(this.celeryVersion, "5.3") ? "5.3" : "5.2"),
       preserveFloats: options.preserveFloats,
       decodeLimits: options.decodeLimits,
     });
+    const serializerName = this.serializer.name;
     this.#accepted = (options.accept ?? [serializerName]).includes(serializerName);
     const expires = options.resultExpires === undefined ? 86_400 : options.resultExpires;
     if (expires !== null && (typeof expires !== "number" || Number.isNaN(expires) || expires < 0)) {
@@ -694,6 +741,23 @@ function isThrown(value: unknown): boolean {
   return value instanceof Error ||
     (value !== null && typeof value === "object" &&
       typeof (value as { excType?: unknown }).excType === "string");
+}
+
+function serializerFactoryOf(
+  setting: SerializerName | SerializerFactory | undefined,
+): SerializerFactory {
+  if (typeof setting === "function") return setting;
+  if (setting === undefined || setting === "json") return jsonSerializer;
+  if (setting === "msgpack") {
+    throw new TypeError(
+      'resultSerializer "msgpack": pass msgpackSerializer (exported by both entry points), or use ' +
+        "the main entry's createBackend(), which takes the name",
+    );
+  }
+  throw new RangeError(
+    `Unsupported result serializer "${String(setting)}": expected "json" or "msgpack" ` +
+      "(pickle and yaml payloads cannot be read from JavaScript)",
+  );
 }
 
 function requireCanvas(

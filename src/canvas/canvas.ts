@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CanvasHook, StoredState } from "../backend/canvas_hook.ts";
+import type { CanvasHook, StoredState } from "../backend/redis_backend.ts";
 import type { RedisBackend } from "../backend/redis_backend.ts";
 import { propagateChainFailure } from "./chain.ts";
 import { type ChordPartOptions, type ChordRequest, onChordPartReturn } from "./chord.ts";

@@ -12,7 +12,9 @@ import {
   RedisConnectionError,
   RedisReplyError,
 } from "../errors.ts";
-import { MAX_TIMER_DELAY } from "../results/consumer/deadline_queue.ts";
+
+/** The longest delay a runtime timer holds (2^31-1 ms, about 24.8 days). */
+export const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** Celery's retry policy shape, in seconds as Celery configures it. */
 export interface RetryPolicy {

@@ -8,7 +8,6 @@
 import { ContentDisallowedError, DecodeError } from "../errors.ts";
 import { type DecodeLimits, resolveDecodeLimits } from "./serialization/decode_limits.ts";
 import { decodeKombuJson, encodeKombuJson } from "./serialization/kombu_json.ts";
-import { decodeMsgpack, encodeMsgpack } from "./serialization/msgpack.ts";
 
 /** The serializers a backend can use for results (`result_serializer`). */
 export type SerializerName = "json" | "msgpack";
@@ -28,7 +27,7 @@ export interface ResultSerializer {
   decode(payload: Uint8Array): unknown;
 }
 
-/** Options for {@linkcode createSerializer}. */
+/** Options of a {@linkcode SerializerFactory}. */
 export interface SerializerOptions {
   /** kombu JSON dialect for writing. @default {"5.3"} */
   jsonDialect?: KombuJsonDialect | undefined;
@@ -43,48 +42,36 @@ export interface SerializerOptions {
   decodeLimits?: DecodeLimits | undefined;
 }
 
+/** Makes a serializer from the backend's settings: {@linkcode jsonSerializer}, or `msgpackSerializer`. */
+export type SerializerFactory = (options: SerializerOptions) => ResultSerializer;
+
 /**
- * Creates the serializer kombu registers under `name`.
- * @throws {RangeError} for an unknown serializer or out-of-range `decodeLimits`.
+ * kombu's `json` serializer (Celery's default `result_serializer`), in the dialect asked for.
+ * @param options The dialect and decoding settings.
+ * @returns The serializer.
  */
-export function createSerializer(
-  name: SerializerName,
-  options: SerializerOptions = {},
-): ResultSerializer {
-  const decodeOptions = {
+export const jsonSerializer: SerializerFactory = (options = {}) => {
+  const encodeOptions = { dialect: options.jsonDialect ?? "5.3" } as const;
+  const decodeOptions = decodeOptionsOf(options);
+  return {
+    name: "json",
+    contentType: "application/json",
+    encode: (value) => encodeKombuJson(value, encodeOptions),
+    decode: (payload) => {
+      refuseForeign(payload, "json");
+      return decodeKombuJson(payload, decodeOptions);
+    },
+  };
+};
+
+/** The decoders' options from the serializer settings, checked once rather than per decode. */
+export function decodeOptionsOf(
+  options: SerializerOptions,
+): { preserveFloats: boolean; limits: Required<DecodeLimits> } {
+  return {
     preserveFloats: options.preserveFloats ?? false,
-    // Checked once here rather than on every decode.
     limits: resolveDecodeLimits(options.decodeLimits),
   };
-  switch (name) {
-    case "json": {
-      const encodeOptions = { dialect: options.jsonDialect ?? "5.3" } as const;
-      return {
-        name,
-        contentType: "application/json",
-        encode: (value) => encodeKombuJson(value, encodeOptions),
-        decode: (payload) => {
-          refuseForeign(payload, name);
-          return decodeKombuJson(payload, decodeOptions);
-        },
-      };
-    }
-    case "msgpack":
-      return {
-        name,
-        contentType: "application/x-msgpack",
-        encode: (value) => encodeMsgpack(value),
-        decode: (payload) => {
-          refuseForeign(payload, name);
-          return decodeMsgpack(payload, decodeOptions);
-        },
-      };
-    default:
-      throw new RangeError(
-        `Unsupported result serializer "${String(name)}": expected "json" or "msgpack" ` +
-          "(pickle and yaml payloads cannot be read from JavaScript)",
-      );
-  }
 }
 
 /** Names the format a payload is evidently in, when it is recognisably not `expected`. */
@@ -105,7 +92,8 @@ export function sniffForeignFormat(payload: Uint8Array, expected: SerializerName
   return null;
 }
 
-function refuseForeign(payload: Uint8Array, expected: SerializerName): void {
+/** Refuses a payload that is plainly in another format than the configured one. */
+export function refuseForeign(payload: Uint8Array, expected: SerializerName): void {
   const foreign = sniffForeignFormat(payload, expected);
   if (foreign === null) return;
   throw new ContentDisallowedError(

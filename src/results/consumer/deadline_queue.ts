@@ -9,8 +9,9 @@
  * @module
  */
 
-/** The longest delay a runtime timer holds (2^31-1 ms, about 24.8 days). */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+import { MAX_TIMER_DELAY } from "../../connection/retry.ts";
+
+export { MAX_TIMER_DELAY };
 
 /** The timer functions a queue uses (injectable for tests). */
 export interface Timers {
