@@ -1,0 +1,470 @@
+// Every row of the speed goals (issue #11) in one run, each next to its peer, in interleaved
+// rounds (medians), on a private redis-server:
+//   get      getTaskMeta ×1,000 in flight   vs ioredis GET + JSON.parse (Deno; the better of
+//            default and autopipelining) or Bun's RedisClient GET + JSON.parse (Bun)
+//   mget     getTaskMetas of 100 ids, 10 in flight vs ioredis mget / RedisClient.send("MGET")
+//            + JSON.parse
+//   latency  store (MULTI/SETEX/PUBLISH of a real meta, on another connection) → our waiter's
+//            promise resolving, p50, vs a bare subscriber (our driver's openSubscriber, no
+//            decoding) receiving the same store's PUBLISH; samples alternate between the two
+//   memory   heap of 100,000 pending new AsyncResult(id, backend).get() (all subscribed, the
+//            initial MGET done), after a full GC, minus the heap before them
+//   bundle   a Worker that reads and waits on the edge entry, minified, minus @upstash/redis alone
+// Prints the table, writes bench/results/<runtime>.json and redraws bench/results/speed.svg.
+//
+//   deno run -A bench/speed.ts       bun bench/speed.ts
+//   options: --rounds 7 --warmup 2 --n 10000 --samples 400 --waiters 100000
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import {
+  AsyncResult,
+  consumerFor,
+  createBackend,
+  type RedisBackend,
+  type ResultConsumer,
+  tcpDriver,
+} from "../mod.ts";
+import {
+  batchedMgets,
+  concurrentGets,
+  type Mode,
+  type Reader,
+} from "./_readers.ts";
+import {
+  bundleSize,
+  esbuildVersion,
+  READ_AND_WAIT_WORKER,
+  UPSTASH_ONLY_WORKER,
+} from "./_edge_bundle.ts";
+import { type GoalRow, meets, type SpeedResults } from "./_speed_results.ts";
+import { writeChart } from "./chart.ts";
+import {
+  benchDir,
+  bun,
+  fmt,
+  heapAfterGc,
+  isBun,
+  median,
+  metaPayloads,
+  numberFlag,
+  printTable,
+  reexecWithGcIfNeeded,
+  runtimeName,
+  sleep,
+  startRedis,
+  storeMetas,
+  taskIds,
+} from "./_util.ts";
+
+if (await reexecWithGcIfNeeded(import.meta.url)) process.exit();
+
+const N = numberFlag("n", 10_000);
+const ROUNDS = numberFlag("rounds", 7);
+const WARMUP = numberFlag("warmup", 2);
+const SAMPLES = numberFlag("samples", 400);
+const WAITERS = numberFlag("waiters", 100_000);
+const MB = 1_000_000;
+const KIB = 1024;
+
+const rows: GoalRow[] = [];
+const notes: string[] = [];
+
+function row(
+  id: string,
+  label: string,
+  unit: string,
+  value: number,
+  goal: number,
+  better: "higher" | "lower",
+  detail: string,
+): void {
+  rows.push({
+    id,
+    label,
+    unit,
+    value,
+    goal,
+    better,
+    pass: meets(value, goal, better),
+    detail,
+  });
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const started = performance.now();
+  while (!condition()) {
+    if (performance.now() - started > 120_000) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await sleep(1);
+  }
+}
+
+// ---- reads -----------------------------------------------------------------------------------
+
+interface BunRedisClient {
+  connect(): Promise<void>;
+  get(key: string): Promise<string | null>;
+  send(command: string, args: string[]): Promise<unknown>;
+  close(): void;
+}
+
+const parse = (text: string | null) => JSON.parse(text!);
+const parseAll = (texts: (string | null)[]) => texts.map(parse);
+
+async function peerReaders(
+  redis: { url: string; host: string; port: number; db: number },
+  keys: string[],
+): Promise<Reader[]> {
+  if (isBun) {
+    const RedisClient =
+      (bun as unknown as { RedisClient: new (url: string) => BunRedisClient })
+        .RedisClient;
+    const client = new RedisClient(redis.url);
+    await client.connect();
+    return [{
+      name: "Bun RedisClient",
+      one: (i) => client.get(keys[i]!).then(parse),
+      many: (from, to) =>
+        client.send("MGET", keys.slice(from, to)).then((texts) =>
+          parseAll(texts as (string | null)[])
+        ),
+      close: () => Promise.resolve(client.close()),
+    }];
+  }
+  const IORedis = (await import("ioredis")).default;
+  return [false, true].map((autoPipelining) => {
+    const client = new IORedis({
+      ...redis,
+      enableAutoPipelining: autoPipelining,
+    });
+    return {
+      name: autoPipelining ? "ioredis (autopipelining)" : "ioredis",
+      one: (i: number) => client.get(keys[i]!).then(parse),
+      many: (from: number, to: number) =>
+        client.mget(keys.slice(from, to)).then(parseAll),
+      close: async () => void await client.quit(),
+    };
+  });
+}
+
+/** Results/s of each reader in each mode, per measured round. */
+async function measureReads(
+  readers: Reader[],
+  modes: Mode[],
+): Promise<Map<string, Map<string, number[]>>> {
+  const rates = new Map<string, Map<string, number[]>>();
+  for (const mode of modes) {
+    const byReader = new Map<string, number[]>(
+      readers.map((r) => [r.name, []]),
+    );
+    rates.set(mode.key, byReader);
+    for (let round = 0; round < WARMUP + ROUNDS; round++) {
+      for (let k = 0; k < readers.length; k++) {
+        // Rotated, so no client always runs right after another's garbage.
+        const reader = readers[(k + round) % readers.length]!;
+        const t0 = performance.now();
+        const count = await mode.run(reader, N);
+        const seconds = (performance.now() - t0) / 1000;
+        if (count !== N) {
+          throw new Error(`${reader.name} read ${count} of ${N}`);
+        }
+        if (round >= WARMUP) byReader.get(reader.name)!.push(N / seconds);
+      }
+    }
+  }
+  return rates;
+}
+
+/** Median µs per call of `fn` over `items` (for the per-result cost notes). */
+function microsPerItem<T>(
+  items: readonly T[],
+  fn: (item: T) => unknown,
+): number {
+  const times: number[] = [];
+  for (let round = 0; round < 15; round++) {
+    const t0 = performance.now();
+    for (let k = 0; k < 20; k++) for (const item of items) fn(item);
+    if (round >= 5) {
+      times.push(((performance.now() - t0) * 1000) / (20 * items.length));
+    }
+  }
+  return median(times);
+}
+
+async function reads(
+  redis: { url: string; host: string; port: number; db: number },
+) {
+  const ids = taskIds(N);
+  const meanSize = await storeMetas(redis.url, ids);
+  const keys = ids.map((id) => `celery-task-meta-${id}`);
+  const ours = createBackend(redis.url);
+  const oursReader: Reader = {
+    name: "ours",
+    one: (i) => ours.getTaskMeta(ids[i]!),
+    many: (from, to) => ours.getTaskMetas(ids.slice(from, to)),
+    close: () => ours.close(),
+  };
+  // Our bytes without decoding: how much of ours is the socket, RESP and bookkeeping.
+  const bytesOnly: Reader = {
+    name: "ours, bytes only",
+    one: (i) =>
+      ours.get(keys[i]!).then((p) => ({ status: p ? "SUCCESS" : null })),
+    many: (from, to) =>
+      ours.mget(keys.slice(from, to)).then((ps) =>
+        ps.map((p) => ({ status: p ? "SUCCESS" : null }))
+      ),
+    close: () => Promise.resolve(),
+  };
+  const peers = await peerReaders(redis, keys);
+  const readers = [oursReader, bytesOnly, ...peers];
+  const modes = [concurrentGets(1000), batchedMgets(100, 10)];
+  const rates = await measureReads(readers, modes);
+
+  const med = (mode: string, name: string) =>
+    median(rates.get(mode)!.get(name)!);
+  const peerOf = (mode: string) =>
+    peers.reduce((
+      best,
+      p,
+    ) => (med(mode, p.name) > med(mode, best.name) ? p : best));
+  const goal = isBun ? 1.0 : 1.5;
+  for (const mode of modes) {
+    const peer = peerOf(mode.key);
+    const ratio = med(mode.key, "ours") / med(mode.key, peer.name);
+    const xs = rates.get(mode.key)!.get("ours")!;
+    const what = mode.key === "get"
+      ? `getTaskMeta ×1,000 in flight vs ${
+        isBun ? "RedisClient GET" : "ioredis GET"
+      } + JSON.parse`
+      : `MGET of 100, 10 in flight, vs ${
+        isBun ? 'RedisClient.send("MGET")' : "ioredis mget"
+      } + JSON.parse`;
+    row(
+      mode.key,
+      what,
+      "×",
+      ratio,
+      goal,
+      "higher",
+      `ours ${fmt(med(mode.key, "ours"))}/s (${fmt(Math.min(...xs))}–${
+        fmt(Math.max(...xs))
+      }), ` +
+        `${peer.name} ${fmt(med(mode.key, peer.name))}/s`,
+    );
+  }
+
+  // Per-result costs, to show what bounds the read ratios.
+  const payloads = (await ours.mget(keys.slice(0, 1000))).map((p) => p!);
+  const texts = payloads.map((p) => new TextDecoder().decode(p));
+  const parseUs = microsPerItem(texts, (t) => JSON.parse(t));
+  const decodeUs = microsPerItem(payloads, (p) => ours.metaFromPayload("x", p));
+  for (const mode of modes) {
+    const peer = peerOf(mode.key);
+    const oursUs = 1e6 / med(mode.key, "ours");
+    const peerUs = 1e6 / med(mode.key, peer.name);
+    const bytesUs = 1e6 / med(mode.key, "ours, bytes only");
+    notes.push(
+      `${mode.label} (${fmt(meanSize)}-byte metas), µs per result: ours ${
+        oursUs.toFixed(2)
+      }, ` +
+        `${peer.name} ${peerUs.toFixed(2)}, ours without decoding ${
+          bytesUs.toFixed(2)
+        }; ` +
+        `JSON.parse alone ${
+          parseUs.toFixed(2)
+        }, our decode (kombu JSON + meta checks) ` +
+        `${decodeUs.toFixed(2)}. A ${goal}× goal leaves ${
+          (peerUs / goal).toFixed(2)
+        } µs per result.`,
+    );
+  }
+  for (const reader of readers) await reader.close();
+}
+
+// ---- latency ---------------------------------------------------------------------------------
+
+async function latency(redis: { host: string; port: number; db: number }) {
+  const settings = { host: redis.host, port: redis.port, db: redis.db };
+  const writer = tcpDriver(settings);
+  const bare = tcpDriver(settings);
+  const backend: RedisBackend = createBackend(undefined, {
+    driver: tcpDriver(settings),
+  });
+  const consumer = consumerFor(backend) as ResultConsumer;
+  await consumer.start();
+  let arrivedAt = 0;
+  let arrived: (() => void) | undefined;
+  const subscriber = await bare.openSubscriber({
+    onMessage: () => {
+      arrivedAt = performance.now();
+      arrived?.();
+    },
+  });
+  const warm = 50;
+  const ids = taskIds(2 * (warm + SAMPLES));
+  const payloads = await metaPayloads(ids);
+  const store = (i: number) => {
+    const key = `celery-task-meta-${ids[i]!}`;
+    return writer.transaction([["SETEX", key, 600, payloads[i]!], [
+      "PUBLISH",
+      key,
+      payloads[i]!,
+    ]]);
+  };
+  const ours: number[] = [];
+  const floor: number[] = [];
+  const stores: Promise<unknown>[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const key = `celery-task-meta-${ids[i]!}`;
+    let t0: number;
+    let elapsed: number;
+    if (i % 2 === 0) {
+      let resolvedAt = 0;
+      const done = new AsyncResult(ids[i]!, backend).get({ timeout: 30_000 })
+        .then(() => {
+          resolvedAt = performance.now();
+        });
+      await until(() => consumer.subscribedChannels.has(key), "SUBSCRIBE");
+      await backend.driver.send(["PING"]); // the MGET after SUBSCRIBE is done
+      await sleep(1);
+      t0 = performance.now();
+      stores.push(store(i));
+      await done;
+      elapsed = resolvedAt - t0;
+    } else {
+      await subscriber.subscribe([key]);
+      const got = new Promise<void>((resolve) => (arrived = resolve));
+      await sleep(1);
+      t0 = performance.now();
+      stores.push(store(i));
+      await got;
+      elapsed = arrivedAt - t0;
+      await subscriber.unsubscribe([key]);
+    }
+    if (i >= 2 * warm) (i % 2 === 0 ? ours : floor).push(elapsed);
+  }
+  await Promise.all(stores);
+  const p50 = median(ours);
+  const f50 = median(floor);
+  row(
+    "latency",
+    "store → waiter p50 vs a bare subscriber receiving the same PUBLISH",
+    "×",
+    p50 / f50,
+    1.2,
+    "lower",
+    `ours p50 ${fmt(p50 * 1000)} µs, bare subscriber p50 ${
+      fmt(f50 * 1000)
+    } µs (${SAMPLES} each)`,
+  );
+  await subscriber.close();
+  await backend.close();
+  await writer.close();
+  await bare.close();
+}
+
+// ---- memory ----------------------------------------------------------------------------------
+
+async function memory(redisUrl: string) {
+  const ids = taskIds(WAITERS);
+  const backend = createBackend(redisUrl);
+  const consumer = consumerFor(backend) as ResultConsumer;
+  await consumer.start();
+  await backend.driver.send(["PING"]);
+  const before = await heapAfterGc();
+  const waits = ids.map((id) => new AsyncResult(id, backend).get());
+  await until(
+    () => consumer.subscribedChannels.size === WAITERS,
+    "100,000 subscriptions",
+  );
+  await backend.driver.send(["PING"]); // the initial MGETs were sent before it
+  const heap = (await heapAfterGc()) - before;
+  for (const wait of waits) wait.catch(() => {}); // close() rejects them
+  row(
+    "memory",
+    `memory of ${fmt(WAITERS)} pending waits (heap after GC)`,
+    "MB",
+    heap / MB,
+    50,
+    "lower",
+    `${fmt(heap / WAITERS)} B per wait`,
+  );
+  await backend.close();
+}
+
+// ---- bundle ----------------------------------------------------------------------------------
+
+function bundle() {
+  const version = esbuildVersion();
+  if (version === undefined) {
+    notes.push(
+      "bundle: esbuild not installed at the root (npm install), row skipped",
+    );
+    return;
+  }
+  const worker = bundleSize("read-and-wait", READ_AND_WAIT_WORKER);
+  const alone = bundleSize("upstash-only", UPSTASH_ONLY_WORKER);
+  row(
+    "bundle",
+    "edge Worker (reads and waits), minified, over @upstash/redis alone",
+    "KiB",
+    (worker.raw - alone.raw) / KIB,
+    40,
+    "lower",
+    `${(worker.raw / KIB).toFixed(1)} KiB vs ${
+      (alone.raw / KIB).toFixed(1)
+    } KiB ` +
+      `(gzip ${(worker.gzip / KIB).toFixed(1)} vs ${
+        (alone.gzip / KIB).toFixed(1)
+      }), esbuild ${version}`,
+  );
+}
+
+// ---- run -------------------------------------------------------------------------------------
+
+const runtime = runtimeName();
+console.log(`# speed — ${runtime}`);
+{
+  await using redis = await startRedis();
+  await reads(redis);
+  await latency(redis);
+  await memory(redis.url);
+  await redis.stop();
+}
+bundle();
+
+const cpus = os.cpus();
+const results: SpeedResults = {
+  runtime,
+  machine: `${cpus.length} × ${cpus[0]?.model.trim() ?? "CPU"}, ${
+    (os.totalmem() / 2 ** 30).toFixed(1)
+  } GiB, ${os.type()} ${os.release()}`,
+  date: new Date().toISOString(),
+  rows,
+  notes,
+};
+console.log(`\n${results.machine}, ${results.date}\n`);
+printTable(
+  ["goal", "measured", "goal", "", "figures"],
+  rows.map((r) => [
+    r.label,
+    r.unit === "×"
+      ? `${r.value.toFixed(2)}×`
+      : `${r.value.toFixed(1)} ${r.unit}`,
+    `${r.better === "higher" ? "≥" : "≤"} ${
+      r.unit === "×" ? `${r.goal}×` : `${r.goal} ${r.unit}`
+    }`,
+    r.pass ? "PASS" : "FAIL",
+    r.detail,
+  ]),
+);
+console.log();
+for (const note of notes) console.log(`- ${note}`);
+mkdirSync(join(benchDir, "results"), { recursive: true });
+const file = join(benchDir, "results", `${isBun ? "bun" : "deno"}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+console.log(`\nwrote ${file} and ${writeChart()}`);
+process.exit(0);
