@@ -148,7 +148,7 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
     const end = Date.now() + ms;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const onAbort = () => {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       reject(signal!.reason);
     };
     const arm = () => {

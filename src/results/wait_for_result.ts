@@ -73,7 +73,7 @@ export async function waitForResult(
     if (timer?.signal.aborted && !signal?.aborted) return last;
     throw error;
   } finally {
-    clearTimeout(timeout);
+    if (timeout !== undefined) clearTimeout(timeout);
   }
 }
 

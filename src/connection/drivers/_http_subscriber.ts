@@ -344,7 +344,7 @@ export class HttpSubscriber implements Subscriber {
   close(): Promise<void> {
     if (this.#closing.signal.aborted) return Promise.resolve();
     this.#closing.abort();
-    clearTimeout(this.#compactTimer);
+    if (this.#compactTimer !== undefined) clearTimeout(this.#compactTimer);
     for (const stream of this.#streams) stream.close();
     this.#streams.clear();
     this.#live.clear();

@@ -204,7 +204,7 @@ return out`;
 
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /**
  * Creates a driver that sends Redis commands to an Upstash-compatible REST service over HTTPS,
@@ -442,9 +442,13 @@ function serverMessage(error: Error): string {
 
 /** A non-2xx answer to a write, or one that is not JSON. */
 class HttpStatusError extends Error {
-  constructor(readonly status: number, readonly serverMessage: string | undefined) {
+  readonly status: number;
+  readonly serverMessage: string | undefined;
+  constructor(status: number, serverMessage: string | undefined) {
     super(`HTTP ${status}`);
     this.name = "HttpStatusError";
+    this.status = status;
+    this.serverMessage = serverMessage;
   }
 }
 

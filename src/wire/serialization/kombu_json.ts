@@ -88,8 +88,10 @@ const KEY_CACHE = new Map<string, string>();
 /** Thrown inside the encoder; collects the path while unwinding, then becomes an EncodeError. */
 class EncodeFailure extends Error {
   readonly path: (string | number)[] = [];
-  constructor(readonly reason: string) {
+  readonly reason: string;
+  constructor(reason: string) {
     super(reason);
+    this.reason = reason;
   }
 }
 
@@ -137,8 +139,11 @@ const MAX_DEPTH = 1000;
 class Encoder {
   /** The containers being encoded, outermost first (for cycle detection). */
   private readonly stack: object[] = [];
+  private readonly markers: boolean;
 
-  constructor(private readonly markers: boolean) {}
+  constructor(markers: boolean) {
+    this.markers = markers;
+  }
 
   value(v: unknown): string {
     switch (typeof v) {
@@ -286,7 +291,7 @@ class Encoder {
 }
 
 const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const utf8Loose = new TextDecoder("utf-8", { ignoreBOM: true });
+const utf8Loose = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /**
  * Strict UTF-8 decoding (a BOM is kept, as Python's `bytes.decode("utf-8")` does). The lenient
@@ -742,15 +747,18 @@ function stackExhausted(error: RangeError): DecodeError {
  * limits.
  */
 class Parser {
+  private readonly src: string;
+  private readonly preserveFloats: boolean;
+  private readonly maxDepth: number;
+  private readonly maxItems: number;
   private pos = 0;
   private itemsLeft: number;
 
-  constructor(
-    private readonly src: string,
-    private readonly preserveFloats: boolean,
-    private readonly maxDepth: number,
-    private readonly maxItems: number,
-  ) {
+  constructor(src: string, preserveFloats: boolean, maxDepth: number, maxItems: number) {
+    this.src = src;
+    this.preserveFloats = preserveFloats;
+    this.maxDepth = maxDepth;
+    this.maxItems = maxItems;
     this.itemsLeft = maxItems;
   }
 
