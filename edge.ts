@@ -163,3 +163,12 @@ export type {
 export { addToChord, applyChord, onChordPartReturn, setChordSize } from "./src/canvas/chord.ts";
 export { chainElementRequest, propagateChainFailure } from "./src/canvas/chain.ts";
 export type { ChainFailureOptions } from "./src/canvas/chain.ts";
+export { Broker, PUBLISH_RETRY_POLICY } from "./src/broker/broker.ts";
+export type { BrokerOptions, RevokeOptions } from "./src/broker/broker.ts";
+export { brokerOf, revoke, sendTask } from "./src/broker/send_task.ts";
+export type { SendTaskOptions } from "./src/broker/send_options.ts";
+export { sendSignature } from "./src/broker/send_signature.ts";
+export type { SignatureCall } from "./src/broker/send_signature.ts";
+export { brokerOnBody } from "./src/broker/chord_body.ts";
+export { createEdgeBroker as createBroker } from "./src/broker/create_edge_broker.ts";
+export type { CreateEdgeBrokerOptions } from "./src/broker/create_edge_broker.ts";

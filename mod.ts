@@ -37,6 +37,8 @@ export * from "./edge.ts";
 // rediss://, redis+socket:// and sentinel://.
 export { createBackend } from "./src/backend/create_backend.ts";
 export type { CreateBackendOptions, RedisConnectionOptions } from "./src/backend/create_backend.ts";
+export { createBroker } from "./src/broker/create_broker.ts";
+export type { CreateBrokerOptions } from "./src/broker/create_broker.ts";
 export { tcpDriver } from "./src/connection/drivers/tcp.ts";
 export type {
   CelerySocketSettings,

@@ -8,6 +8,12 @@
 // `root_id`, `parent_id`, `retries`, ...
 import { Buffer } from "node:buffer";
 import type { RedisDriver, Signature, TaskRequest } from "../mod.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { celeryPythons } from "./_env.ts";
+import { celeryUrls, type CeleryVersion } from "./_celery.ts";
+import { PyDate, PyDateTime, PyDecimal, PyFloat, PyTime, PyUUID } from "../mod.ts";
 
 /** One task message, decoded. */
 export interface TaskMessage {
@@ -117,4 +123,110 @@ export async function moveTaskMessages(
   let moved = 0;
   while (await broker.send(["RPOPLPUSH", from, to]) !== null) moved++;
   return moved;
+}
+
+// ---- Sending from Python, for byte comparisons (tests/python/broker_capture.py) ----------------
+
+/** What broker_capture.py reports for one `send_task` call. */
+export interface CapturedMessage {
+  /** The list the message was pushed onto (latin-1: one char per byte). */
+  list: string;
+  /** The envelope as pushed (one char per byte). */
+  raw: string;
+  /** `_kombu.binding.*` sets and their members after the call. */
+  bindings: Record<string, string[]>;
+}
+
+/** One `send_task` call for broker_capture.py: args/kwargs as typed JSON (see {@linkcode toWire}). */
+export interface PythonSendCall {
+  name: string;
+  args: unknown;
+  kwargs: unknown;
+  options: Record<string, unknown>;
+}
+
+/**
+ * Runs Python's `app.send_task` for each call on the broker db of `redisUrl` (which must be
+ * empty) and returns what landed on Redis.
+ */
+export function captureFromPython(
+  version: CeleryVersion,
+  redisUrl: string,
+  calls: readonly PythonSendCall[],
+): Promise<CapturedMessage[]> {
+  const script = fileURLToPath(new URL("./python/broker_capture.py", import.meta.url));
+  return runPython(version, redisUrl, [script, JSON.stringify(calls)]) as Promise<
+    CapturedMessage[]
+  >;
+}
+
+/** Runs a Python script of tests/python/ with the Celery app's environment; parses its JSON. */
+export function runPython(
+  version: CeleryVersion,
+  redisUrl: string,
+  args: readonly string[],
+  timeoutMs = 60_000,
+): Promise<unknown> {
+  const { brokerUrl, resultUrl } = celeryUrls(redisUrl);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, {
+    BROKER_URL: brokerUrl,
+    RESULT_BACKEND: resultUrl,
+    PYTHONDONTWRITEBYTECODE: "1",
+    PYTHONWARNINGS: "ignore",
+  });
+  return new Promise((resolve, reject) => {
+    const child = spawn(celeryPythons[version], [...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (c) => (stdout += c));
+    child.stderr!.on("data", (c) => (stderr = (stderr + String(c)).slice(-16_384)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`${args[0]} exited ${code}:\n${stderr}`));
+      try {
+        resolve(JSON.parse(stdout));
+      } catch {
+        reject(new Error(`${args[0]}: output is not JSON:\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+/** A TypeScript value as harness.py's typed JSON (for the same value on the Python side). */
+export function toWire(value: unknown): unknown {
+  if (typeof value === "bigint") return { py: "int", value: value.toString() };
+  if (typeof value === "number" && !Number.isInteger(value)) {
+    return { py: "float", value: PyFloat.repr(value) };
+  }
+  if (typeof value === "number" && !Number.isSafeInteger(value)) {
+    return { py: "int", value: BigInt(value).toString() };
+  }
+  if (value instanceof PyFloat) return { py: "float", value: PyFloat.repr(value.value) };
+  if (value instanceof PyDecimal) return { py: "Decimal", value: value.text };
+  if (value instanceof PyUUID) return { py: "UUID", value: value.toString() };
+  if (value instanceof PyDateTime) return { py: "datetime", value: value.isoformat };
+  if (value instanceof Date) return { py: "datetime", value: PyDateTime.fromDate(value).isoformat };
+  if (value instanceof PyDate) return { py: "date", value: value.isoformat };
+  if (value instanceof PyTime) return { py: "time", value: value.isoformat };
+  if (value instanceof Uint8Array) {
+    return { py: "bytes", value: Buffer.from(value).toString("base64") };
+  }
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toWire(v)]));
+  }
+  return value;
+}
+
+/** The text of a latin-1 "raw" string (one char per byte) decoded as UTF-8. */
+export function rawText(raw: string): string {
+  return Buffer.from(raw, "latin1").toString("utf8");
 }
