@@ -57,6 +57,8 @@ export interface BrokerOptions {
    * @default {Celery's: 3 retries, sleeping 0, 0.2, 0.4 s}
    */
   publishRetryPolicy?: RetryPolicy | false | undefined;
+  /** Called before each publish retry (Celery logs it) with the error, retry number and sleep. */
+  onConnectionError?: ((error: Error, retry: number, sleepMs: number) => void) | undefined;
   /** The `origin` header (Python writes `gen<pid>@<host>`). @default {"gen@typescript"} */
   origin?: string | undefined;
   /** The clock for `countdown`, `expires` and control messages. @default {() => new Date()} */
@@ -98,6 +100,7 @@ export class Broker implements AsyncDisposable {
   readonly #routes: readonly [RegExp, string][];
   readonly #serializer: SerializerName;
   readonly #retryPolicy: RetryPolicy | false;
+  readonly #onConnectionError: BrokerOptions["onConnectionError"];
   readonly #origin: string;
   readonly #now: () => Date;
   /** Celery's `app.thread_oid`, the `reply_to` of every message. */
@@ -135,6 +138,7 @@ export class Broker implements AsyncDisposable {
     ) => [globRegExp(glob), queue]);
     this.#serializer = options.serializer ?? "json";
     this.#retryPolicy = options.publishRetryPolicy ?? PUBLISH_RETRY_POLICY;
+    this.#onConnectionError = options.onConnectionError;
     this.#origin = options.origin ?? "gen@typescript";
     this.#now = options.now ?? (() => new Date());
   }
@@ -268,6 +272,7 @@ export class Broker implements AsyncDisposable {
     };
     if (this.#retryPolicy === false) return attempt();
     return ensure(attempt, this.#retryPolicy, {
+      onConnectionError: this.#onConnectionError,
       isRetryable: (error) =>
         !this.#closed && isConnectionLevelError(error) && !isUnrecoverableError(error),
     });

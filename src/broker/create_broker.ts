@@ -31,6 +31,7 @@ export function createBroker(url: string, options: CreateBrokerOptions = {}): Br
     serializer,
     celeryVersion,
     publishRetryPolicy,
+    onConnectionError,
     origin,
     now,
     ...connection
@@ -46,6 +47,7 @@ export function createBroker(url: string, options: CreateBrokerOptions = {}): Br
     serializer,
     celeryVersion,
     publishRetryPolicy,
+    onConnectionError,
     origin,
     now,
   });

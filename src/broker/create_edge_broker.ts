@@ -34,6 +34,7 @@ export function createEdgeBroker(
     serializer,
     celeryVersion,
     publishRetryPolicy,
+    onConnectionError,
     origin,
     now,
     ...connection
@@ -47,6 +48,7 @@ export function createEdgeBroker(
     serializer,
     celeryVersion,
     publishRetryPolicy,
+    onConnectionError,
     origin,
     now,
   });

@@ -33,11 +33,11 @@ export function brokerOf(target: Broker | RedisBackend): Broker {
  * @returns The task's result, subscribed before the message was pushed.
  *
  * @example Send through the backend's own Redis
- * ```ts
- * import { createBackend, sendTask } from "../../mod.ts";
- * await using backend = createBackend("memory://");
- * const result = await sendTask(backend, "proj.add", { args: [2, 3], ignoreResult: true });
- * console.log(typeof result.id); // string
+ * ```ts ignore
+ * import { createBackend, sendTask } from "@taskmeta/celery-redis";
+ * await using backend = createBackend("redis://localhost:6379/0");
+ * const result = await sendTask(backend, "proj.add", { args: [2, 3] });
+ * console.log(await result.get({ timeout: 10_000 })); // 5
  * ```
  */
 export function sendTask(
