@@ -472,6 +472,7 @@ for (const v of celeryVersions) {
         request: requestOf(first!, HOST),
         traceback:
           'Traceback (most recent call last):\n  File "add.ts", line 1, in add\nValueError: y\n',
+        canvas: canvas(),
       });
       const last = await s.client.call<HarnessRead>("wait", { id: ids[2], timeout: 10 });
       assert.equal(last.state, "FAILURE");
