@@ -688,7 +688,12 @@ export function decodeKombuJson(
   }
   const preserveFloats = options?.preserveFloats === true;
   const limits = resolveDecodeLimits(options?.limits);
-  if (!preserveFloats && !mayExceedItems(text, limits.maxItems)) {
+  const mayExceed = mayExceedItems(text, limits.maxItems);
+  // Refused before anything is built: each comma between values is one more value.
+  if (mayExceed && commasBetweenValues(text) >= limits.maxItems) {
+    throw tooManyItems(limits.maxItems);
+  }
+  if (!preserveFloats && !mayExceed) {
     // Fast path: JSON.parse, then a walk that checks it lost nothing. It throws on NaN/Infinity
     // and rounds big ints; both send the text to the exact parser, which also reports errors.
     let value: unknown;
@@ -733,6 +738,24 @@ function mayExceedItems(text: string, maxItems: number): boolean {
     if ((c === 44 || c === 91 || c === 123) && ++count > maxItems) return true;
   }
   return false;
+}
+
+/**
+ * The commas outside strings: each separates two array items or object entries, so a text holding
+ * `maxItems` of them holds more than `maxItems` values, whatever else it holds.
+ */
+function commasBetweenValues(text: string): number {
+  let count = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* backslash */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 44) count++;
+  }
+  return count;
 }
 
 function stackExhausted(error: RangeError): DecodeError {
