@@ -5,7 +5,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { Socket } from "node:net";
 import { createMemoryStore, memoryDriver } from "../src/connection/drivers/memory.ts";
-import type { PubSubMessage, RedisArg, RedisCommand, RedisReply } from "../src/connection/driver.ts";
+import type {
+  PubSubMessage,
+  RedisArg,
+  RedisCommand,
+  RedisReply,
+} from "../src/connection/driver.ts";
 import { BackendClosedError, RedisReplyError } from "../src/errors.ts";
 import { redisServerBin, requirement } from "./_env.ts";
 import { startRedisServer } from "./_redis_server.ts";
@@ -505,7 +510,7 @@ function normal(reply: Wire | RedisReply | Error, sort = false): unknown {
   return reply;
 }
 
-const UNORDERED = new Set(["KEYS", "PUBSUB"]);
+const UNORDERED = new Set(["KEYS", "PUBSUB", "SMEMBERS"]);
 
 function label(command: RedisCommand): string {
   return command.map((a) => (a instanceof Uint8Array ? `<${[...a].join(",")}>` : String(a))).join(
@@ -676,6 +681,75 @@ test("memoryDriver() matches redis-server on lists and negative LRANGE indices",
     ["RPUSH", "l"],
   );
   await assertSameAsRedis(commands);
+});
+
+test("memoryDriver() matches redis-server on LPOP/RPOP: counts, emptied lists, errors", {
+  skip: redisSkip,
+}, async () => {
+  await assertSameAsRedis([
+    ["RPUSH", "l", "a", "b", "c", "d", "e"],
+    ["LPOP", "l"],
+    ["RPOP", "l"],
+    ["LPOP", "l", 2],
+    ["RPUSH", "l", "f", "g"],
+    ["RPOP", "l", 2],
+    ["RPOP", "l", 0],
+    ["LPOP", "l", 10],
+    ["EXISTS", "l"], // an emptied list is deleted
+    ["LPOP", "l"],
+    ["RPOP", "l", 3],
+    ["LPOP", "missing", 0],
+    ["RPUSH", "l", "x"],
+    ["LPOP", "l", -1],
+    ["LPOP", "l", "x"],
+    ["LPOP", "l", "1.5"],
+    ["RPOP", "l", "99999999999999999999"],
+    ["LPOP", "l", 1, 2],
+    ["LPOP"],
+    ["SET", "s", "v"],
+    ["LPOP", "s"],
+    ["RPOP", "s", 1],
+  ]);
+});
+
+test("memoryDriver() matches redis-server on sets (kombu's queue bindings)", {
+  skip: redisSkip,
+}, async () => {
+  const binding = "_kombu.binding.celery";
+  const member = "celery\x06\x16\x06\x16celery";
+  await assertSameAsRedis([
+    ["SADD", binding, member],
+    ["SADD", binding, member],
+    ["SADD", binding, "b", "c", "b"],
+    ["SCARD", binding],
+    ["SMEMBERS", binding],
+    ["SISMEMBER", binding, member],
+    ["SISMEMBER", binding, "z"],
+    ["SISMEMBER", "missing", "z"],
+    ["TYPE", binding],
+    ["SCAN", 0, "TYPE", "set"],
+    ["SREM", binding, "b", "z"],
+    ["SREM", "missing", "b"],
+    ["SMEMBERS", "missing"],
+    ["SCARD", "missing"],
+    ["SADD", "bytes", new Uint8Array([0, 255, 10])],
+    ["SMEMBERS", "bytes"],
+    ["SREM", binding, "c", member],
+    ["EXISTS", binding], // an emptied set is deleted
+    ["SADD", binding],
+    ["SISMEMBER", binding],
+    ["SET", "s", "v"],
+    ["SADD", "s", "x"],
+    ["SMEMBERS", "s"],
+    ["SCARD", "s"],
+    ["SREM", "s", "x"],
+    ["SISMEMBER", "s", "x"],
+    ["RPUSH", "l", "x"],
+    ["SADD", "l", "x"],
+    ["LPUSH", binding, "x"],
+    ["SADD", binding, "x"],
+    ["LPUSH", binding, "x"],
+  ]);
 });
 
 test("memoryDriver() matches redis-server on sorted sets: ties, ranges, bounds, options", {

@@ -239,7 +239,13 @@ interface ZSetEntry {
   sorted: BinaryString[] | undefined;
   expiresAt: number | undefined;
 }
-type Entry = StringEntry | ListEntry | ZSetEntry;
+/** A Redis set (kombu's queue bindings, `_kombu.binding.<queue>`). */
+interface SetEntry {
+  type: "set";
+  members: Set<BinaryString>;
+  expiresAt: number | undefined;
+}
+type Entry = StringEntry | ListEntry | ZSetEntry | SetEntry;
 type EntryType = Entry["type"];
 
 /** How many keys with a TTL each command checks for expiry (Redis's active expiry, timer-free). */
@@ -713,6 +719,58 @@ function pushGeneric(c: Context, a: Args, left: boolean): RedisReply {
     else entry.items.push(bytes(a[j]));
   }
   return entry.items.length;
+}
+
+// LPOP/RPOP key [count]: Redis 6.2+ — without a count one item or nil; with one, an array (nil
+// for a missing key), and an emptied list is deleted, as Redis deletes empty aggregates.
+function popGeneric(c: Context, a: Args, left: boolean): RedisReply {
+  if (a.length > 3) throw arityError(left ? "lpop" : "rpop");
+  let count: number | undefined;
+  if (a.length === 3) {
+    const text = bin(a[2]);
+    const parsed = INTEGER_TEXT.test(text) ? BigInt(text) : -1n;
+    if (parsed < 0n || parsed > INT64_MAX) {
+      throw new ReplyError("ERR value is out of range, must be positive");
+    }
+    count = parsed > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(parsed);
+  }
+  const key = bin(a[1]);
+  const entry = typed(c, key, "list");
+  if (entry === undefined) return null;
+  const taken = left
+    ? entry.items.splice(0, count ?? 1)
+    : entry.items.splice(Math.max(0, entry.items.length - (count ?? 1))).reverse();
+  if (entry.items.length === 0) c.db.delete(key);
+  if (count === undefined) return taken[0] ?? null;
+  return taken;
+}
+
+function saddCommand(c: Context, a: Args): RedisReply {
+  const key = bin(a[1]);
+  let entry = typed(c, key, "set");
+  if (entry === undefined) {
+    entry = { type: "set", members: new Set(), expiresAt: undefined };
+    c.db.set(key, entry);
+  }
+  let added = 0;
+  for (let j = 2; j < a.length; j++) {
+    const member = bin(a[j]);
+    if (!entry.members.has(member)) {
+      entry.members.add(member);
+      added++;
+    }
+  }
+  return added;
+}
+
+function sremCommand(c: Context, a: Args): RedisReply {
+  const key = bin(a[1]);
+  const entry = typed(c, key, "set");
+  if (entry === undefined) return 0;
+  let removed = 0;
+  for (let j = 2; j < a.length; j++) if (entry.members.delete(bin(a[j]))) removed++;
+  if (entry.members.size === 0) c.db.delete(key);
+  return removed;
 }
 
 /** Redis's rank-range sanitising: `[start, end]` inclusive, or `undefined` when empty. */
@@ -1198,6 +1256,17 @@ const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
     spec("lpush", -3, (c, a) => pushGeneric(c, a, true)),
     spec("llen", 2, (c, a) => typed(c, bin(a[1]), "list")?.items.length ?? 0),
     spec("lrange", 4, lrangeCommand),
+    spec("lpop", -2, (c, a) => popGeneric(c, a, true)),
+    spec("rpop", -2, (c, a) => popGeneric(c, a, false)),
+    spec("sadd", -3, saddCommand),
+    spec("srem", -3, sremCommand),
+    spec("scard", 2, (c, a) => typed(c, bin(a[1]), "set")?.members.size ?? 0),
+    spec("sismember", 3, (c, a) => typed(c, bin(a[1]), "set")?.members.has(bin(a[2])) ? 1 : 0),
+    spec(
+      "smembers",
+      2,
+      (c, a) => [...(typed(c, bin(a[1]), "set")?.members ?? [])].map(binaryToBytes),
+    ),
     spec("zadd", -4, zaddCommand),
     spec("zcard", 2, (c, a) => typed(c, bin(a[1]), "zset")?.scores.size ?? 0),
     spec("zcount", 4, zcountCommand),
