@@ -36,6 +36,11 @@ export class ResultConsumer implements ResultWaiter {
   readonly #waiters: Waiters;
   /** Channels the server has confirmed on the current subscriber. */
   readonly #subscribed = new Set<string>();
+  /**
+   * Keys waited for anew while still subscribed from an earlier wait (released, not yet
+   * unsubscribed): their state may have been published before, so they are read once more.
+   */
+  readonly #reread = new Set<string>();
   #subscriber: Subscriber | undefined;
   #opening: Promise<Subscriber> | undefined;
   #syncing: Promise<void> | undefined;
@@ -78,6 +83,8 @@ export class ResultConsumer implements ResultWaiter {
     if (this.#stopped) {
       return Promise.reject(new BackendClosedError("The consumer has been stopped"));
     }
+    const key = this.#backend.keys.task(taskId);
+    if (this.#subscribed.has(key) && !this.#waiters.has(key)) this.#reread.add(key);
     return this.#waiters.add(taskId, options);
   }
 
@@ -135,6 +142,12 @@ export class ResultConsumer implements ResultWaiter {
       }
       const fresh = this.#waiters.keys().filter((key) => !this.#subscribed.has(key));
       if (fresh.length > 0) await this.#subscribeThenRead(subscriber, fresh);
+      const reread = [...this.#reread].filter((key) => this.#subscribed.has(key));
+      this.#reread.clear();
+      if (reread.length > 0) {
+        const payloads = await this.#backend.mget(reread);
+        payloads.forEach((payload, i) => this.#waiters.deliver(reread[i]!, payload));
+      }
     }
   }
 
