@@ -113,6 +113,7 @@ export class Waiters {
   });
   /** Keeps the process alive while anyone waits (idle connections are unref'd). */
   #keepAlive: ReturnType<typeof setInterval> | undefined;
+  #releaseQueued = false;
   /**
    * The consumer's last connection error while it is reconnecting (cleared once it is back): a
    * wait that times out meanwhile carries it as its `cause`.
@@ -246,7 +247,6 @@ export class Waiters {
     const entry = this.#pending.get(key);
     if (!entry) return;
     this.#pending.delete(key);
-    this.#releaseProcess();
     const listeners = entry.listeners;
     entry.listeners = NO_LISTENERS;
     if (Array.isArray(listeners)) {
@@ -254,7 +254,7 @@ export class Waiters {
     } else {
       this.#finish(listeners, ok, value);
     }
-    this.#onChange(false);
+    this.#released();
   }
 
   // Settles one wait and, if it was the key's last, releases the key.
@@ -266,8 +266,7 @@ export class Waiters {
     if (!entry) return;
     if (!removeListener(entry, listener)) {
       this.#pending.delete(key);
-      this.#releaseProcess();
-      this.#onChange(false);
+      this.#released();
     }
   }
 
@@ -299,6 +298,21 @@ export class Waiters {
   // long, cheap interval timer does that for all of them.
   #holdProcess(): void {
     this.#keepAlive ??= setInterval(() => {}, MAX_TIMER_DELAY);
+  }
+
+  /**
+   * A key was released: UNSUBSCRIBE (or the end of polling) and dropping the keep-alive timer wait
+   * for the next macrotask, so their socket write and timer call do not delay the promise
+   * reactions of the waits just settled (on Deno they added ~40 µs to a result's latency).
+   */
+  #released(): void {
+    if (this.#releaseQueued) return;
+    this.#releaseQueued = true;
+    setTimeout(() => {
+      this.#releaseQueued = false;
+      this.#releaseProcess();
+      this.#onChange(false);
+    }, 0);
   }
 
   #releaseProcess(): void {
