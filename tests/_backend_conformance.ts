@@ -14,12 +14,10 @@ import {
   RedisReplyError,
   TaskError,
 } from "../mod.ts";
-
-/** Makes a fresh driver on an empty database. */
-export type DriverFactory = () => Promise<RedisDriver>;
+import type { DriverFactory } from "./_drivers.ts";
+import { fixedClock } from "./_time.ts";
 
 const text = (bytes: Uint8Array | null) => bytes === null ? null : new TextDecoder().decode(bytes);
-const fixedClock = () => new Date(Date.UTC(2026, 10, 24, 11, 38, 23, 27));
 
 export function defineBackendConformance(driverName: string, makeDriver: DriverFactory): void {
   const named = (subject: string) => `${driverName}: ${subject}`;

@@ -13,44 +13,19 @@ import {
   onChordPartReturn,
   RedisBackend,
   type RedisBackendOptions,
-  type RedisCommand,
-  type RedisDriver,
   RedisReplyError,
   resultFromTuple,
   setChordSize,
   type Signature,
   TaskError,
 } from "../mod.ts";
-
-/** Makes a fresh driver on an empty database. */
-export type DriverFactory = () => Promise<RedisDriver>;
+import { type DriverFactory, recordingDriver } from "./_drivers.ts";
+import { fixedClock } from "./_time.ts";
 
 const decoder = new TextDecoder();
 const text = (bytes: unknown) =>
   bytes === null ? null : bytes instanceof Uint8Array ? decoder.decode(bytes) : String(bytes);
-const fixedClock = () => new Date(Date.UTC(2026, 10, 24, 11, 38, 23, 27));
 const DATE = "2026-11-24T11:38:23.027000+00:00";
-
-/** A driver that records every command it is given (transactions as MULTI … EXEC). */
-function recording(driver: RedisDriver): { driver: RedisDriver; log: string[][] } {
-  const log: string[][] = [];
-  const asText = (command: RedisCommand) => command.map((a) => text(a)!);
-  const wrapped: RedisDriver = {
-    name: driver.name,
-    send(command) {
-      log.push(asText(command));
-      return driver.send(command);
-    },
-    transaction(commands) {
-      log.push(["MULTI"], ...commands.map(asText), ["EXEC"]);
-      return driver.transaction(commands);
-    },
-    close: () => driver.close(),
-    [Symbol.asyncDispose]: () => driver.close(),
-  };
-  if (driver.openSubscriber) wrapped.openSubscriber = driver.openSubscriber.bind(driver);
-  return { driver: wrapped, log };
-}
 
 /** A chord body as a header task's message carries it. */
 function bodySignature(id: string, groupId: string, extra: Partial<Signature> = {}): Signature {
@@ -83,7 +58,7 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     return new RedisBackend(await makeDriver(), { now: fixedClock, ...options });
   }
   async function recordedBackend(options: RedisBackendOptions = {}) {
-    const { driver, log } = recording(await makeDriver());
+    const { driver, log } = recordingDriver(await makeDriver());
     return { backend: new RedisBackend(driver, { now: fixedClock, ...options }), log };
   }
   const part = (id: string, group: string, body: Signature, groupIndex?: number): ChordRequest =>
@@ -349,7 +324,7 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     async () => {
       // A failed chord keeps its keys (to expire): a later part takes the count past the total.
       await using backend = await backendWith({ resultChordOrdered: false });
-      const { driver, log } = recording(backend.driver);
+      const { driver, log } = recordingDriver(backend.driver);
       await using recorded = new RedisBackend(driver, {
         now: fixedClock,
         resultChordOrdered: false,
@@ -556,9 +531,16 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     const body = bodySignature("body-n", "g-n");
     await setChordSize(backend, "g-n", 3);
     const spy = bodySpy();
-    for (const [id, value] of [["n1", 1], ["n0", 0], ["n2", 2]] as const) {
-      await backend.markAsDone(id, value, part(id, "g-n", body), { canvas: canvas(spy.options) });
+    // Parts before the last never join the header; if one fired early, its join of the parts not
+    // yet stored would fail at once (1 ms) and store a 'Join error' on the body instead of hanging.
+    for (const [id, value] of [["n1", 1], ["n0", 0]] as const) {
+      await backend.markAsDone(id, value, part(id, "g-n", body), {
+        canvas: canvas({ ...spy.options, joinTimeout: 1 }),
+      });
+      assert.deepEqual(spy.fired, [], `${id} is not the last part: no body yet`);
+      assert.equal((await backend.getTaskMeta("body-n")).status, "PENDING");
     }
+    await backend.markAsDone("n2", 2, part("n2", "g-n", body), { canvas: canvas(spy.options) });
     assert.deepEqual(spy.fired.map((f) => f.results), [[0, [1, 2]]]);
     // The saved header is not deleted (it expires).
     assert.notEqual(await backend.get("celery-taskset-meta-g-n"), null);
@@ -571,8 +553,12 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
     await setChordSize(backend, "g-j", 2);
     const body = bodySignature("body-j", "g-j");
     const spy = bodySpy();
+    // Not the last part: it never joins (a body fired early would fail its 1 ms join at once).
+    await backend.markAsDone("j0", 0, part("j0", "g-j", body), {
+      canvas: canvas({ ...spy.options, joinTimeout: 1 }),
+    });
+    assert.equal((await backend.getTaskMeta("body-j")).status, "PENDING", "no body before j1");
     // Counted in the chord, but no result is stored for j1: the join times out.
-    await backend.markAsDone("j0", 0, part("j0", "g-j", body), { canvas: canvas(spy.options) });
     await backend.markAsDone("j1", 1, { ...part("j1", "g-j", body), ignoreResult: true }, {
       canvas: canvas({ ...spy.options, joinTimeout: 50 }),
     });
@@ -664,7 +650,7 @@ export function defineChordConformance(driverName: string, makeDriver: DriverFac
         immutable: false,
       },
     ];
-    const { driver, log } = recording(backend.driver);
+    const { driver, log } = recordingDriver(backend.driver);
     await using recorded = new RedisBackend(driver, { now: fixedClock, resultExtended: true });
     await recorded.markAsFailure("ch-1", new TaskError("ValueError", ["y"], "builtins"), {
       traceback: "Traceback (most recent call last):\nValueError: y\n",

@@ -4,102 +4,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   AsyncResult,
+  BackendClosedError,
   consumerFor,
   GroupResult,
   PollingConsumer,
   RedisBackend,
   type RedisBackendOptions,
-  type RedisCommand,
-  type RedisDriver,
   TaskError,
   type TaskMeta,
   TimeoutError,
 } from "../mod.ts";
-import type { DriverFactory } from "./_backend_conformance.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const decoder = new TextDecoder();
-
-/** Waits until `condition` holds, polling every 5 ms; fails naming `what` after `withinMs`. */
-export async function until(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  withinMs = 10_000,
-): Promise<void> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > withinMs) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-/** How many subscribers the server counts on each channel (`PUBSUB NUMSUB`). */
-export async function subscriberCounts(driver: RedisDriver, names: string[]): Promise<number[]> {
-  const reply = await driver.send(["PUBSUB", "NUMSUB", ...names]) as unknown[];
-  return names.map((_, i) => Number(reply[2 * i + 1]));
-}
-
-/**
- * Waits until the backend's consumer watches every task: the server reports a subscriber on each
- * task's channel (pub/sub consumers), or a poll has read every key (the polling consumer).
- */
-export async function watching(backend: RedisBackend, taskIds: string[]): Promise<void> {
-  const keys = taskIds.map((id) => backend.keys.task(id));
-  const consumer = consumerFor(backend);
-  if (consumer instanceof PollingConsumer) {
-    const from = consumer.ticks;
-    // A tick counted at `from + 1` started after the waits were added, so it read every key.
-    return await until(`a poll of ${keys.length} keys`, () => consumer.ticks >= from + 2);
-  }
-  for (let i = 0; i < keys.length; i += 500) {
-    const batch = keys.slice(i, i + 500);
-    await until(
-      `subscriptions to ${batch.length} channels`,
-      async () => (await subscriberCounts(backend.driver, batch)).every((n) => n >= 1),
-    );
-  }
-}
-
-/** A driver that counts the commands it is given, by name (transactions as MULTI … EXEC). */
-export function counting(driver: RedisDriver): { driver: RedisDriver; log: string[][] } {
-  const log: string[][] = [];
-  const asText = (command: RedisCommand) =>
-    command.map((a) => a instanceof Uint8Array ? decoder.decode(a) : String(a));
-  const wrapped: RedisDriver = {
-    name: driver.name,
-    send(command) {
-      log.push(asText(command));
-      return driver.send(command);
-    },
-    transaction(commands) {
-      log.push(["MULTI"], ...commands.map(asText), ["EXEC"]);
-      return driver.transaction(commands);
-    },
-    close: () => driver.close(),
-    [Symbol.asyncDispose]: () => driver.close(),
-  };
-  return { driver: wrapped, log };
-}
-
-/** Channels the server has subscriptions for, as `PUBSUB CHANNELS` reports. */
-export async function channels(driver: RedisDriver): Promise<string[]> {
-  const reply = await driver.send(["PUBSUB", "CHANNELS"]);
-  return (reply as Uint8Array[]).map((c) => new TextDecoder().decode(c)).sort();
-}
-
-/**
- * Waits until no channel is subscribed. Unsubscribes are confirmed asynchronously (over HTTP
- * streaming, by re-opening the stream), so a loaded CI machine gets time; a leak still fails.
- */
-export async function noChannelsLeft(driver: RedisDriver, withinMs = 10_000): Promise<string[]> {
-  const start = Date.now();
-  let left = await channels(driver);
-  while (left.length > 0 && Date.now() - start < withinMs) {
-    await sleep(10);
-    left = await channels(driver);
-  }
-  return left;
-}
+import { type DriverFactory, recordingDriver } from "./_drivers.ts";
+import { channels, noChannelsLeft, watching } from "./_pubsub.ts";
+import { until } from "./_time.ts";
 
 export function defineConsumerConformance(driverName: string, makeDriver: DriverFactory): void {
   const named = (subject: string) => `${driverName}: ${subject}`;
@@ -175,7 +92,9 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
       await watching(backend, ["keep", "abort-me"]);
       controller.abort(new Error("caller gave up"));
       await assert.rejects(waiting, /caller gave up/);
-      if (backend.driver.openSubscriber && consumerFor(backend) instanceof PollingConsumer === false) {
+      if (
+        backend.driver.openSubscriber && consumerFor(backend) instanceof PollingConsumer === false
+      ) {
         await until(
           "the aborted wait's channel to go",
           async () => (await channels(backend.driver)).length === 1,
@@ -191,10 +110,23 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
   test(named("forget() stops waits on the task and releases its channel"), async () => {
     await using backend = await backendWith();
     const waiting = new AsyncResult("fg", backend).get();
+    const stopped = assert.rejects(waiting, /Stopped waiting for task fg/);
     await watching(backend, ["fg"]);
     await new AsyncResult("fg", backend).forget();
-    await assert.rejects(waiting, /Stopped waiting for task fg/);
+    // Stored after forget(): a wait that forget() did not stop would resolve with it.
+    await backend.markAsDone("fg", "too late");
+    await stopped;
     assert.deepEqual(await noChannelsLeft(backend.driver), []);
+  });
+
+  test(named("close() rejects pending waits with BackendClosedError"), async () => {
+    const backend = await backendWith();
+    // The timeout only bounds a broken close(): a working one rejects the wait before it returns.
+    const waiting = new AsyncResult("cl", backend).get({ timeout: 20_000 });
+    const closed = assert.rejects(waiting, BackendClosedError);
+    await watching(backend, ["cl"]);
+    await backend.close();
+    await closed;
   });
 
   test(named("AsyncResult.states() yields each state until ready; break releases"), async () => {
@@ -328,7 +260,9 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     await using backend = await backendWith();
     const ids = Array.from({ length: 1000 }, (_, i) => `many-${i}`);
     const seen: TaskMeta[] = [];
-    const waits = ids.map((id) => consumerFor(backend).wait(id, { onMessage: (m) => seen.push(m) }));
+    const waits = ids.map((id) =>
+      consumerFor(backend).wait(id, { onMessage: (m) => seen.push(m) })
+    );
     await watching(backend, ids);
     await Promise.all(ids.map((id, i) => backend.markAsDone(id, i)));
     const metas = await Promise.all(waits);
@@ -341,7 +275,7 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     named("PollingConsumer reads all pending results with one MGET per tick, never a GET"),
     async () => {
       const inner = await makeDriver();
-      const { driver, log } = counting(inner);
+      const { driver, log } = recordingDriver(inner);
       // Results are stored through another backend, so the log holds the consumer's reads only.
       const writer = new RedisBackend(inner);
       await using backend = new RedisBackend(driver, {

@@ -22,7 +22,9 @@ import {
 import { createBackend as createMainBackend } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
 import { defineChordConformance } from "./_chord_conformance.ts";
-import { defineConsumerConformance, subscriberCounts } from "./_consumer_conformance.ts";
+import { defineConsumerConformance } from "./_consumer_conformance.ts";
+import { subscriberCounts } from "./_pubsub.ts";
+import { until } from "./_time.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
 
@@ -38,16 +40,8 @@ after(async () => {
   await redis[Symbol.asyncDispose]();
 });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const text = (bytes: unknown) => new TextDecoder().decode(bytes as Uint8Array);
 const keysOf = (backend: RedisBackend, ids: string[]) => ids.map((id) => backend.keys.task(id));
-async function until(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > ms) throw new Error("condition not met in time");
-    await sleep(5);
-  }
-}
 
 // Streaming on: the backend suite's publish test then runs too, and the consumer suite waits over
 // server-sent events (its polling test forces the PollingConsumer over the same driver).
@@ -184,7 +178,7 @@ test("httpDriver() rejects on timeout or close instead of resolving 'Aborted'", 
     });
     await assert.rejects(slow.send(["GET", "x"]), /timed out after 50 ms/);
     const pending = slow.send(["SET", "x", "1"]);
-    await until(() => arrived.includes("SET")); // the request is at the server, unanswered
+    await until("the SET at the server", () => arrived.includes("SET")); // the request is at the server, unanswered
     await slow.close();
     await assert.rejects(
       pending,
@@ -206,7 +200,7 @@ test("httpDriver() polling sends one HTTP request, one MGET of every key, per ti
     const ids = Array.from({ length: n }, (_, i) => `tick-${n}-${i}`);
     rest.resetCounts();
     const waits = ids.map((id) => consumerFor(backend).wait(id));
-    await until(() => consumer.ticks >= 3);
+    await until("three polls", () => consumer.ticks >= 3);
     // What the server received while the results were pending: MGETs only, one per request.
     const commands = [...rest.commands];
     const requests = { ...rest.requests };
@@ -234,7 +228,7 @@ test("waitForResult() returns the last state at the deadline, or the ready state
   assert.deepEqual(partial.result, { done: 1, total: 3 });
   rest.resetCounts();
   const finishing = waitForResult(backend, "dl-1", { deadline: Date.now() + 10_000 });
-  await until(() => rest.commands.includes("MGET")); // it is polling: now the result comes
+  await until("an MGET", () => rest.commands.includes("MGET")); // it is polling: now the result comes
   await backend.markAsDone("dl-1", "finished");
   const done = await finishing;
   assert.equal(done.result, "finished");
@@ -250,14 +244,15 @@ test("httpDriver({ streaming }) keeps one stream for every channel, confirmed be
   rest.resetCounts();
   const ids = Array.from({ length: 50 }, (_, i) => `one-stream-${i}`);
   const waits = ids.map((id) => consumerFor(backend).wait(id));
-  await until(async () =>
-    (await subscriberCounts(driver, keysOf(backend, ids))).every((c) => c === 1)
+  await until(
+    "50 subscriptions",
+    async () => (await subscriberCounts(driver, keysOf(backend, ids))).every((c) => c === 1),
   );
   assert.equal(rest.openStreams, 1);
   assert.equal(rest.requests["/subscribe"], 1);
   await Promise.all(ids.map((id) => backend.markAsDone(id, id)));
   assert.deepEqual((await Promise.all(waits)).map((m) => m.result), ids);
-  await until(() => rest.openStreams === 0);
+  await until("no open stream", () => rest.openStreams === 0);
 });
 
 test("httpDriver({ streaming }) polls when the stream drops, then re-opens it", async () => {
@@ -269,17 +264,20 @@ test("httpDriver({ streaming }) polls when the stream drops, then re-opens it", 
   await using backend = new RedisBackend(driver);
   const seen: string[] = [];
   const waiting = consumerFor(backend).wait("drop-1", { onMessage: (m) => seen.push(m.status) });
-  await until(() => rest.openStreams === 1);
+  await until("one open stream", () => rest.openStreams === 1);
   rest.setStreaming(false);
   rest.dropStreams();
   rest.resetCounts();
   await backend.storeResult("drop-1", { step: 1 }, "PROGRESS");
-  await until(() => seen.includes("PROGRESS")); // seen by polling, the stream being refused
+  await until("the PROGRESS state", () => seen.includes("PROGRESS")); // seen by polling, the stream being refused
   assert.equal(rest.openStreams, 0);
   assert.ok(rest.commands.includes("MGET"), "polled");
   rest.setStreaming(true);
-  await until(() => rest.openStreams === 1); // re-opened
-  await until(async () => (await subscriberCounts(driver, ["celery-task-meta-drop-1"]))[0] === 1);
+  await until("one open stream", () => rest.openStreams === 1); // re-opened
+  await until(
+    "the subscription to drop-1",
+    async () => (await subscriberCounts(driver, ["celery-task-meta-drop-1"]))[0] === 1,
+  );
   await backend.markAsDone("drop-1", "after reopen");
   assert.equal((await waiting).result, "after reopen");
   assert.deepEqual(seen, ["PROGRESS", "SUCCESS"]);
@@ -296,7 +294,7 @@ test("httpDriver({ streaming }) polls from the start where streaming is refused"
     await using backend = new RedisBackend(driver);
     rest.resetCounts();
     const waiting = new AsyncResult("refused-1", backend).get({ timeout: 10_000 });
-    await until(() => rest.commands.includes("MGET")); // polling, since the stream is refused
+    await until("an MGET", () => rest.commands.includes("MGET")); // polling, since the stream is refused
     await backend.markAsDone("refused-1", 11);
     assert.equal(await waiting, 11);
   } finally {
@@ -309,11 +307,11 @@ test("httpDriver({ streaming }) re-reads a streamed payload that is not UTF-8 (m
   await using backend = new RedisBackend(driver, { resultSerializer: msgpackSerializer });
   const seen: unknown[] = [];
   const waiting = consumerFor(backend).wait("mp-1", { onMessage: (m) => seen.push(m.result) });
-  await until(() => rest.openStreams === 1);
+  await until("one open stream", () => rest.openStreams === 1);
   const value = { bytes: "\u00ff\u0000\n", n: 1234567, list: [1.5, -2, "x"] };
   await backend.storeResult("mp-1", value, "PROGRESS");
   // The streamed text lost bytes, so the key is read instead: wait for that before the next state.
-  await until(() => seen.length === 1);
+  await until("the first state", () => seen.length === 1);
   await backend.markAsDone("mp-1", [value, value]);
   assert.deepEqual((await waiting).result, [value, value]);
   assert.deepEqual(seen, [value, [value, value]]);

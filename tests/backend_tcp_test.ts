@@ -1,34 +1,23 @@
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  createBackend,
-  RedisAuthenticationError,
-  RedisConnectionError,
-  tcpDriver,
-} from "../mod.ts";
+import { createBackend, RedisAuthenticationError, RedisConnectionError } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
 import { defineConsumerConformance } from "./_consumer_conformance.ts";
-import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { flushedTcpDriver } from "./_drivers.ts";
+import { freePort } from "./_redis_server.ts";
+import { redisServerForFile } from "./_redis_for_file.ts";
 
-let server: RedisServer;
-before(async () => {
-  server = await startRedisServer({ args: ["--requirepass", "s3cret-pw"] });
-});
-after(async () => {
-  await server[Symbol.asyncDispose]();
-});
+const server = redisServerForFile({ args: ["--requirepass", "s3cret-pw"] });
 
-defineBackendConformance("tcp", async () => {
-  const driver = tcpDriver({ port: server.port, password: "s3cret-pw", db: 3 });
-  await driver.send(["FLUSHDB"]);
-  return driver;
-});
+defineBackendConformance(
+  "tcp",
+  flushedTcpDriver(() => ({ port: server.port, password: "s3cret-pw", db: 3 })),
+);
 
-defineConsumerConformance("tcp", async () => {
-  const driver = tcpDriver({ port: server.port, password: "s3cret-pw", db: 4 });
-  await driver.send(["FLUSHDB"]);
-  return driver;
-});
+defineConsumerConformance(
+  "tcp",
+  flushedTcpDriver(() => ({ port: server.port, password: "s3cret-pw", db: 4 })),
+);
 
 test("tcp: createBackend() connects from a Celery URL with password and db", async () => {
   await using backend = createBackend(`redis://:s3cret-pw@127.0.0.1:${server.port}/5`);

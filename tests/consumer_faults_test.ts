@@ -2,16 +2,10 @@
 // restarted and shared by many waiters.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  AsyncResult,
-  consumerFor,
-  RedisBackend,
-  tcpDriver,
-} from "../mod.ts";
+import { AsyncResult, consumerFor, RedisBackend, tcpDriver } from "../mod.ts";
 import { startRedisServer } from "./_redis_server.ts";
-import { noChannelsLeft } from "./_consumer_conformance.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { noChannelsLeft } from "./_pubsub.ts";
+import { until } from "./_time.ts";
 const text = new TextDecoder();
 
 /** Clients from CLIENT LIST with their subscription counts. */
@@ -36,18 +30,22 @@ test("ResultConsumer: 1,000 waits survive redis-server being killed and restarte
   await using writer = new RedisBackend(tcpDriver({ port: server.port }));
   const ids = Array.from({ length: 1000 }, (_, i) => `crash-${i}`);
   const waits = ids.map((id) => new AsyncResult(id, waiter).get({ timeout: 20_000 }));
-  await sleep(100);
+  await until(
+    "1,000 subscriptions",
+    async () => (await subscriptionsPerClient(waiter))[0] === 1000,
+  );
   assert.deepEqual(await subscriptionsPerClient(waiter), [1000]);
 
   await server.stop("SIGKILL");
-  await sleep(50);
+  // The consumer has found the server gone (a reconnection attempt failed) before it comes back.
+  await until("a failed reconnection attempt", () => reconnects.length >= 1);
   await server.restart();
   // Half complete while the consumer is still disconnected, half after it is back.
   for (const id of ids.slice(0, 500)) await writer.markAsDone(id, `value-${id}`);
-  const start = Date.now();
-  while ((await subscriptionsPerClient(writer)).length === 0 && Date.now() - start < 10_000) {
-    await sleep(20);
-  }
+  await until(
+    "the consumer to subscribe again",
+    async () => (await subscriptionsPerClient(writer)).length > 0,
+  );
   await Promise.all(ids.slice(500).map((id) => writer.markAsDone(id, `value-${id}`)));
 
   const values = await Promise.all(waits);
@@ -61,10 +59,10 @@ test("ResultConsumer: 10,000 concurrent waiters share one subscription connectio
   await using backend = new RedisBackend(tcpDriver({ port: server.port }));
   const ids = Array.from({ length: 10_000 }, (_, i) => `shared-${i}`);
   const waits = ids.map((id) => consumerFor(backend).wait(id));
-  const start = Date.now();
-  while ((await subscriptionsPerClient(backend))[0] !== 10_000 && Date.now() - start < 10_000) {
-    await sleep(20);
-  }
+  await until(
+    "10,000 subscriptions",
+    async () => (await subscriptionsPerClient(backend))[0] === 10_000,
+  );
   assert.deepEqual(await subscriptionsPerClient(backend), [10_000]);
   const info = text.decode((await backend.driver.send(["INFO", "clients"])) as Uint8Array);
   // This backend's command connection and its one subscriber connection.
@@ -84,7 +82,7 @@ test("ResultConsumer: a retry limit exhausted rejects the pending waits with a c
     },
   });
   const waiting = new AsyncResult("lost", backend).get();
-  await sleep(50);
+  await until("the subscription", async () => (await subscriptionsPerClient(backend)).length === 1);
   await server.stop("SIGKILL");
   await assert.rejects(waiting, /Retry limit exceeded while trying to reconnect/);
 });

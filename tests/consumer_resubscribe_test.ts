@@ -4,14 +4,10 @@
 // result is stored.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  AsyncResult,
-  RedisBackend,
-  type RedisDriver,
-  tcpDriver,
-} from "../mod.ts";
+import { AsyncResult, RedisBackend, type RedisDriver, tcpDriver } from "../mod.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
-import { subscriberCounts, until } from "./_consumer_conformance.ts";
+import { subscriberCounts } from "./_pubsub.ts";
+import { until } from "./_time.ts";
 
 let server: RedisServer;
 before(async () => {

@@ -1,48 +1,58 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DeadlineQueue, MAX_TIMER_DELAY } from "../src/results/consumer/deadline_queue.ts";
+import { ManualClock } from "./_time.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-test("DeadlineQueue expires items in deadline order with one timer", async () => {
+test("DeadlineQueue expires items in deadline order with one timer", () => {
+  const clock = new ManualClock();
   const expired: string[] = [];
-  const queue = new DeadlineQueue<string>((item) => expired.push(item));
-  const now = Date.now();
+  const queue = new DeadlineQueue<string>((item) => expired.push(item), clock.now, clock.timers);
+  const now = clock.now();
   queue.add(now + 40, "c");
   queue.add(now + 10, "a");
   queue.add(now + 25, "b");
   assert.equal(queue.size, 3);
-  await sleep(80);
+  assert.equal(clock.pendingTimers, 1, "one timer for three deadlines");
+  clock.advance(9);
+  assert.deepEqual(expired, [], "nothing before the first deadline");
+  clock.advance(1);
+  assert.deepEqual(expired, ["a"]);
+  clock.advance(30);
   assert.deepEqual(expired, ["a", "b", "c"]);
   assert.equal(queue.size, 0);
+  assert.equal(clock.pendingTimers, 0);
 });
 
-test("DeadlineQueue.cancel() keeps a cancelled item from expiring and frees it", async () => {
+test("DeadlineQueue.cancel() keeps a cancelled item from expiring and frees it", () => {
+  const clock = new ManualClock();
   const expired: number[] = [];
-  const queue = new DeadlineQueue<number>((item) => expired.push(item));
-  const now = Date.now();
+  const queue = new DeadlineQueue<number>((item) => expired.push(item), clock.now, clock.timers);
+  const now = clock.now();
   const handles = Array.from({ length: 5000 }, (_, i) => queue.add(now + 20 + (i % 50), i));
   for (const [i, handle] of handles.entries()) if (i % 1000 !== 0) queue.cancel(handle);
   queue.cancel(handles[1]); // idempotent
   assert.equal(queue.size, 5);
-  await sleep(120);
+  clock.advance(70);
   assert.deepEqual(expired.sort((a, b) => a - b), [0, 1000, 2000, 3000, 4000]);
   assert.equal(queue.size, 0);
 });
 
-test("DeadlineQueue re-arms for an earlier deadline added later", async () => {
+test("DeadlineQueue re-arms for an earlier deadline added later", () => {
+  const clock = new ManualClock();
   const expired: string[] = [];
-  const queue = new DeadlineQueue<string>((item) => expired.push(item));
-  const late = queue.add(Date.now() + 10_000, "late");
-  queue.add(Date.now() + 10, "soon");
-  await sleep(50);
+  const queue = new DeadlineQueue<string>((item) => expired.push(item), clock.now, clock.timers);
+  const late = queue.add(clock.now() + 10_000, "late");
+  queue.add(clock.now() + 10, "soon");
+  assert.equal(clock.pendingTimers, 1);
+  clock.advance(10);
   assert.deepEqual(expired, ["soon"]);
   assert.equal(queue.size, 1);
-  queue.cancel(queue.add(Date.now() + 5, "x"));
-  await sleep(30);
+  queue.cancel(queue.add(clock.now() + 5, "x"));
+  clock.advance(5);
   assert.deepEqual(expired, ["soon"]);
   queue.cancel(late);
   assert.equal(queue.size, 0);
+  assert.equal(clock.pendingTimers, 0, "no timer left armed");
 });
 
 test("DeadlineQueue reaches a far deadline by re-arming at most 2^31-1 ms ahead", () => {

@@ -11,7 +11,8 @@ import {
   type RedisDriver,
   tcpDriver,
 } from "../mod.ts";
-import { channels } from "./_consumer_conformance.ts";
+import { channels } from "./_pubsub.ts";
+import { until } from "./_time.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
 
@@ -47,16 +48,6 @@ after(async () => {
   await redis[Symbol.asyncDispose]();
 });
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until(what: string, condition: () => Promise<boolean>): Promise<void> {
-  const start = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - start > 20_000) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 interface DriverCase {
   name: string;
   make(): RedisDriver;
@@ -87,7 +78,7 @@ for (const { name, make, polling } of cases) {
       await until("every channel subscribed", async () => {
         const subscribed = new Set(await channels(backend.driver));
         return keys.every((key) => subscribed.has(key));
-      });
+      }, 20_000);
     }
     for (const id of ODD_IDS) await backend.markAsDone(id, `value of ${id}`);
     assert.deepEqual(await Promise.all(waits), ODD_IDS.map((id) => `value of ${id}`));
@@ -123,7 +114,7 @@ test("http streaming: a result for one id never resolves a wait on an id it star
   await until("both channels subscribed", async () => {
     const subscribed = new Set(await channels(backend.driver));
     return keys.every((key) => subscribed.has(key));
-  });
+  }, 20_000);
   await backend.markAsDone("p,q", "long");
   assert.equal(await long, "long");
   await backend.markAsDone("p", "short");

@@ -1,7 +1,7 @@
 // TLS against a real redis-server with a TLS port and a CA generated here: verification on by
 // default, a custom CA, mutual TLS, ssl_check_hostname=false, ssl_cert_reqs=none, clear errors
 // for an unknown issuer, a host name mismatch and a missing client certificate; the shared
-// backend and consumer suites run over TLS. Same file under Deno and Bun.
+// backend, consumer and chord suites run over TLS. Same file under Deno and Bun.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBackend, RedisConnectionError, tcpDriver, type TcpTlsOptions } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
+import { defineChordConformance } from "./_chord_conformance.ts";
 import { defineConsumerConformance } from "./_consumer_conformance.ts";
+import { flushedTcpDriver } from "./_drivers.ts";
 import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { requirement } from "./_env.ts";
 
@@ -153,20 +155,14 @@ function mutualTls(): TcpTlsOptions {
 }
 
 if (!skip) {
-  defineBackendConformance("tls", async () => {
-    const driver = tcpDriver({ port: good!.tlsPort, tls: { caFile: pki.ca }, db: 3 });
-    await driver.send(["FLUSHDB"]);
-    return driver;
-  });
-
-  defineConsumerConformance("tls", async () => {
-    const driver = tcpDriver({ port: good!.tlsPort, tls: { caFile: pki.ca }, db: 4 });
-    await driver.send(["FLUSHDB"]);
-    return driver;
-  });
+  const overTls = (db: number) =>
+    flushedTcpDriver(() => ({ port: good!.tlsPort, tls: { caFile: pki.ca }, db }));
+  defineBackendConformance("tls", overTls(3));
+  defineConsumerConformance("tls", overTls(4));
+  defineChordConformance("tls", overTls(5));
 } else {
   // Listed among the skipped tests rather than left out silently.
-  test("tls: the backend and consumer conformance suites over TLS", { skip }, () => {});
+  test("tls: the backend, consumer and chord conformance suites over TLS", { skip }, () => {});
 }
 
 test("createBackend() speaks TLS from a Celery rediss:// URL: custom CA, client certificate", {

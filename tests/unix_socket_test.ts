@@ -1,4 +1,4 @@
-// Unix sockets on Deno and Bun: the shared backend and consumer suites over a redis-server's unix
+// Unix sockets on Deno and Bun: the shared backend, consumer and chord suites over a redis-server's unix
 // socket, and Celery's redis+socket:// URLs (db from virtual_host, a password, a bare socket://
 // refused as Celery refuses it).
 import { after, before, test } from "node:test";
@@ -6,9 +6,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBackend, tcpDriver } from "../mod.ts";
+import { createBackend } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
+import { defineChordConformance } from "./_chord_conformance.ts";
 import { defineConsumerConformance } from "./_consumer_conformance.ts";
+import { flushedTcpDriver } from "./_drivers.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 
 let server: RedisServer;
@@ -26,17 +28,18 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-defineBackendConformance("unix", async () => {
-  const driver = tcpDriver({ path: socket, password: "sock-pw", db: 3 });
-  await driver.send(["FLUSHDB"]);
-  return driver;
-});
-
-defineConsumerConformance("unix", async () => {
-  const driver = tcpDriver({ path: socket, password: "sock-pw", db: 4 });
-  await driver.send(["FLUSHDB"]);
-  return driver;
-});
+defineBackendConformance(
+  "unix",
+  flushedTcpDriver(() => ({ path: socket, password: "sock-pw", db: 3 })),
+);
+defineConsumerConformance(
+  "unix",
+  flushedTcpDriver(() => ({ path: socket, password: "sock-pw", db: 4 })),
+);
+defineChordConformance(
+  "unix",
+  flushedTcpDriver(() => ({ path: socket, password: "sock-pw", db: 5 })),
+);
 
 test("createBackend() connects to a redis+socket:// URL, db from virtual_host", async () => {
   await using backend = createBackend(`redis+socket://:sock-pw@${socket}?virtual_host=2`);
