@@ -42,37 +42,29 @@ const MUTANTS: Mutant[] = [
   {
     name: "chord fires at count >= total (== -> >=)",
     file: "src/canvas/chord.ts",
-    original:
-      `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
-    replacement:
-      `if (readyCount < total) return { status: "waiting", readyCount, total };`,
+    original: `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
+    replacement: `if (readyCount < total) return { status: "waiting", readyCount, total };`,
     tests: CHORD_TESTS,
   },
   {
     name: "chord fires at count <= total (== -> <=)",
     file: "src/canvas/chord.ts",
-    original:
-      `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
-    replacement:
-      `if (readyCount > total) return { status: "waiting", readyCount, total };`,
+    original: `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
+    replacement: `if (readyCount > total) return { status: "waiting", readyCount, total };`,
     tests: CHORD_TESTS,
   },
   {
     name: "chord fires at count > total (== -> >)",
     file: "src/canvas/chord.ts",
-    original:
-      `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
-    replacement:
-      `if (readyCount <= total) return { status: "waiting", readyCount, total };`,
+    original: `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
+    replacement: `if (readyCount <= total) return { status: "waiting", readyCount, total };`,
     tests: CHORD_TESTS,
   },
   {
     name: "chord fires at count < total (== -> <)",
     file: "src/canvas/chord.ts",
-    original:
-      `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
-    replacement:
-      `if (readyCount >= total) return { status: "waiting", readyCount, total };`,
+    original: `if (readyCount !== total) return { status: "waiting", readyCount, total };`,
+    replacement: `if (readyCount >= total) return { status: "waiting", readyCount, total };`,
     tests: CHORD_TESTS,
   },
   {
@@ -114,10 +106,8 @@ const MUTANTS: Mutant[] = [
   {
     name: "chord key separator '.' -> ':'",
     file: "src/wire/keys.ts",
-    original:
-      "return { results: `${base}.j`, added: `${base}.t`, size: `${base}.s` };",
-    replacement:
-      "return { results: `${base}:j`, added: `${base}:t`, size: `${base}:s` };",
+    original: "return { results: `${base}.j`, added: `${base}.t`, size: `${base}.s` };",
+    replacement: "return { results: `${base}:j`, added: `${base}:t`, size: `${base}:s` };",
     tests: ["tests/keys_test.ts", ...CHORD_TESTS],
   },
   {
@@ -147,8 +137,7 @@ const MUTANTS: Mutant[] = [
   {
     name: "resubscribe without reading (no MGET after a reconnection)",
     file: "src/results/consumer/result_consumer.ts",
-    original:
-      `if (keys.length > 0) await this.#subscribeThenRead(subscriber, keys);`,
+    original: `if (keys.length > 0) await this.#subscribeThenRead(subscriber, keys);`,
     replacement: `if (keys.length > 0) await subscriber.subscribe(keys);`,
     tests: ["tests/consumer_resubscribe_test.ts"],
   },
@@ -156,8 +145,7 @@ const MUTANTS: Mutant[] = [
     name: "polling: one GET per waiter instead of one MGET",
     file: "src/results/consumer/polling_consumer.ts",
     original: `const payloads = await this.#backend.mget(keys);`,
-    replacement:
-      `const payloads = await Promise.all(keys.map((key) => this.#backend.get(key)));`,
+    replacement: `const payloads = await Promise.all(keys.map((key) => this.#backend.get(key)));`,
     tests: CONSUMER_TESTS,
   },
   {
@@ -177,17 +165,14 @@ const MUTANTS: Mutant[] = [
   {
     name: "date_done: Celery 5.2 written with +00:00",
     file: "src/wire/date_done.ts",
-    original:
-      `if (!atLeast(style.celeryVersion, "5.4")) return isoLocal(date, 0, micros);`,
-    replacement:
-      `if (!atLeast(style.celeryVersion, "5.2")) return isoLocal(date, 0, micros);`,
+    original: `if (!atLeast(style.celeryVersion, "5.4")) return isoLocal(date, 0, micros);`,
+    replacement: `if (!atLeast(style.celeryVersion, "5.2")) return isoLocal(date, 0, micros);`,
     tests: ["tests/date_done_test.ts"],
   },
   {
     name: "chain failure propagates RETRY too",
     file: "src/canvas/chain.ts",
-    original:
-      `if ((options.storeResult ?? true) && PROPAGATE_STATES.has(state) && context.id) {`,
+    original: `if ((options.storeResult ?? true) && PROPAGATE_STATES.has(state) && context.id) {`,
     replacement: `if ((options.storeResult ?? true) && context.id) {`,
     tests: ["tests/small_units_test.ts"],
   },
@@ -198,6 +183,68 @@ const MUTANTS: Mutant[] = [
     replacement: `return status !== "";`,
     tests: ["tests/small_units_test.ts"],
   },
+  {
+    name: "markAsDone() does not call the canvas hook",
+    file: "src/backend/redis_backend.ts",
+    original: `    if (request && canvas) {
+      await canvas.afterStore(this, {
+        taskId,
+        request,
+        state: "SUCCESS",`,
+    replacement: `    if (request && canvas && false) {
+      await canvas.afterStore(this, {
+        taskId,
+        request,
+        state: "SUCCESS",`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "markAsFailure() does not call the canvas hook",
+    file: "src/backend/redis_backend.ts",
+    original: `      if (canvas) {
+        await canvas.afterStore(this, {`,
+    replacement: `      if (canvas && false) {
+        await canvas.afterStore(this, {`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "markAsRevoked() does not call the canvas hook",
+    file: "src/backend/redis_backend.ts",
+    original: `    if (request && canvas) {
+      await canvas.afterStore(this, {
+        taskId,
+        request,
+        state: "REVOKED",`,
+    replacement: `    if (request && canvas && false) {
+      await canvas.afterStore(this, {
+        taskId,
+        request,
+        state: "REVOKED",`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "requireCanvas() not enforced (a chord part or chain without options.canvas)",
+    file: "src/backend/redis_backend.ts",
+    original: `  if (need) {
+    throw new TypeError(`,
+    replacement: `  if (need && false) {
+    throw new TypeError(`,
+    tests: CHORD_TESTS,
+  },
+  {
+    name: "consumer not attached for forget() (waits on a forgotten task go on)",
+    file: "src/results/consumer/consumer_for.ts",
+    original: `      cancelFor: (taskId) => created.cancelFor(taskId),\n`,
+    replacement: ``,
+    tests: CONSUMER_TESTS,
+  },
+  {
+    name: "consumer not attached for close() (pending waits outlive the backend)",
+    file: "src/results/consumer/consumer_for.ts",
+    original: `      close: () => created.stop(),\n`,
+    replacement: ``,
+    tests: CONSUMER_TESTS,
+  },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -205,9 +252,7 @@ const args = process.argv.slice(2);
 const workingTree = args.includes("--working-tree");
 const onlyAt = args.indexOf("--only");
 const only = onlyAt >= 0 ? args[onlyAt + 1] ?? "" : undefined;
-const selected = MUTANTS.filter((m) =>
-  only === undefined || m.name.includes(only)
-);
+const selected = MUTANTS.filter((m) => only === undefined || m.name.includes(only));
 
 // A mutant can make a test wait forever; a run this long is stopped and counts as failed.
 const RUN_TIMEOUT_MS = 120_000;
@@ -226,9 +271,7 @@ function run(
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, NO_COLOR: "1" },
   });
-  const timedOut = result.signal === "SIGKILL"
-    ? `\n(stopped after ${RUN_TIMEOUT_MS} ms)`
-    : "";
+  const timedOut = result.signal === "SIGKILL" ? `\n(stopped after ${RUN_TIMEOUT_MS} ms)` : "";
   return {
     ok: result.status === 0,
     output: `${result.stdout ?? ""}${result.stderr ?? ""}${timedOut}`,
@@ -322,15 +365,11 @@ try {
     const started = Date.now();
     try {
       const result = denoTest(copy, mutant.tests);
-      const newlyFailed = [...result.failed].filter((name) =>
-        !baseline.failed.has(name)
-      );
+      const newlyFailed = [...result.failed].filter((name) => !baseline.failed.has(name));
       const caught = !result.ok &&
         (newlyFailed.length > 0 || result.failed.size === 0);
       const stopped = result.output.includes("(stopped after");
-      const verdict = caught
-        ? (stopped ? "caught (hung, stopped)" : "caught")
-        : "SURVIVED";
+      const verdict = caught ? (stopped ? "caught (hung, stopped)" : "caught") : "SURVIVED";
       if (!caught) exitCode = 1;
       rows.push([
         mutant.name,
