@@ -114,6 +114,8 @@ export class Waiters {
   /** Keeps the process alive while anyone waits (idle connections are unref'd). */
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   #releaseQueued = false;
+  /** Deadlines of settled waits, cancelled with the next deferred release. */
+  #staleDeadlines: Deadline<Listener>[] = [];
   /**
    * The consumer's last connection error while it is reconnecting (cleared once it is back): a
    * wait that times out meanwhile carries it as its `cause`.
@@ -276,7 +278,12 @@ export class Waiters {
     const extra = listener.extra;
     if (extra !== undefined) {
       if (extra.onAbort) extra.signal!.removeEventListener("abort", extra.onAbort);
-      this.#deadlines.cancel(extra.deadline);
+      // Cancelling the last deadline clears the shared timer: done with the deferred release.
+      // A deadline that fires meanwhile finds its listener settled (no key) and does nothing.
+      if (extra.deadline !== undefined) {
+        this.#staleDeadlines.push(extra.deadline);
+        this.#released();
+      }
     }
     if (ok) listener.resolve(value as TaskMeta);
     else listener.resolve(Promise.reject(value));
@@ -301,15 +308,19 @@ export class Waiters {
   }
 
   /**
-   * A key was released: UNSUBSCRIBE (or the end of polling) and dropping the keep-alive timer wait
-   * for the next macrotask, so their socket write and timer call do not delay the promise
-   * reactions of the waits just settled (on Deno they added ~40 µs to a result's latency).
+   * A key was released or a deadline is stale: UNSUBSCRIBE (or the end of polling), cancelling
+   * deadlines and dropping the keep-alive timer wait for the next macrotask, so their socket write
+   * and timer calls do not delay the promise reactions of the waits just settled (on Deno they
+   * added ~40 µs to a result's latency).
    */
   #released(): void {
     if (this.#releaseQueued) return;
     this.#releaseQueued = true;
     setTimeout(() => {
       this.#releaseQueued = false;
+      const stale = this.#staleDeadlines;
+      this.#staleDeadlines = [];
+      for (const deadline of stale) this.#deadlines.cancel(deadline);
       this.#releaseProcess();
       this.#onChange(false);
     }, 0);
