@@ -22,6 +22,7 @@ import {
   startCeleryWorker,
 } from "./_celery.ts";
 import { requirement } from "./_env.ts";
+import { deferred } from "./_deferred.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
 
@@ -142,7 +143,7 @@ for (const version of celeryVersions) {
     const setup = setups.get(version)!;
     const { broker, backend } = connect(setup, version, true);
     try {
-      const started = Promise.withResolvers<void>();
+      const started = deferred<void>();
       const running = await broker.sendTask("celery_app.sleepy", {
         args: [60],
         onMessage: (meta: TaskMeta) => meta.status === "STARTED" && started.resolve(),

@@ -14,6 +14,7 @@ import {
   tcpDriver,
 } from "../mod.ts";
 import { parseTaskMessage } from "./_broker_messages.ts";
+import { deferred } from "./_deferred.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 
 /** A driver that records every command and answers nothing. */
@@ -116,7 +117,7 @@ after(async () => {
 test("a broker that is down is retried by the publish policy; the message arrives once", async () => {
   await server.stop();
   const failures: number[] = [];
-  const restarted = Promise.withResolvers<void>();
+  const restarted = deferred<void>();
   await using broker = new Broker(tcpDriver({ host: server.host, port: server.port }), {
     publishRetryPolicy: {
       maxRetries: 1000,

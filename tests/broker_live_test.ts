@@ -33,6 +33,7 @@ import {
   startCeleryWorker,
 } from "./_celery.ts";
 import { requirement } from "./_env.ts";
+import { deferred } from "./_deferred.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 
 interface Setup {
@@ -168,7 +169,7 @@ for (const version of celeryVersions) {
       concurrency: 1,
       queues: queue,
     });
-    const started = Promise.withResolvers<void>();
+    const started = deferred<void>();
     const running = await setup.broker.sendTask("celery_app.sleepy", {
       args: [60],
       queue,
