@@ -16,7 +16,7 @@ import {
 } from "../mod.ts";
 import { type DriverFactory, recordingDriver } from "./_drivers.ts";
 import { channels, noChannelsLeft, watching } from "./_pubsub.ts";
-import { until } from "./_time.ts";
+import { sleep, until } from "./_time.ts";
 
 export function defineConsumerConformance(driverName: string, makeDriver: DriverFactory): void {
   const named = (subject: string) => `${driverName}: ${subject}`;
@@ -123,9 +123,12 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     const backend = await backendWith();
     // The timeout only bounds a broken close(): a working one rejects the wait before it returns.
     const waiting = new AsyncResult("cl", backend).get({ timeout: 20_000 });
-    const closed = assert.rejects(waiting, BackendClosedError);
+    let settled = false;
+    const closed = assert.rejects(waiting, BackendClosedError).finally(() => (settled = true));
     await watching(backend, ["cl"]);
     await backend.close();
+    await sleep(0); // every promise reaction queued by close() has run
+    assert.ok(settled, "close() settled the pending wait");
     await closed;
   });
 

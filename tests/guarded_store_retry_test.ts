@@ -13,6 +13,7 @@ import {
   retryingDriver,
 } from "../mod.ts";
 import { startRedisServer } from "./_redis_server.ts";
+import { sleep, until } from "./_time.ts";
 
 const fastRetries = { maxRetries: 10_000, intervalStart: 0.02, intervalStep: 0, intervalMax: 0.02 };
 
@@ -28,7 +29,7 @@ test("markAsDone() during an outage waits for Redis to come back and stores once
   let settled = false;
   const storing = backend.markAsDone("outage", 42).finally(() => (settled = true));
   // Redis stays down until the store has been retried at least once.
-  while (retries.length === 0 && !settled) await new Promise((r) => setTimeout(r, 5));
+  await until("a retry of the store", () => retries.length > 0 || settled);
   await server.restart();
   const meta = await storing;
   assert.equal(meta?.status, "SUCCESS");
@@ -50,7 +51,7 @@ test("stores survive CLIENT KILL of their connection, none lost or changed", asy
     while (storing) {
       // SKIPME yes (the default): every client but the killer's own connection.
       kills += Number(await killer.driver.send(["CLIENT", "KILL", "TYPE", "normal"]));
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1); // a kill every millisecond or so, while the stores go on
     }
   })();
   const ids = Array.from({ length: 150 }, (_, i) => `killed-${i}`);

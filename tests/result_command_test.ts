@@ -5,6 +5,7 @@ import process from "node:process";
 import { createBackend, memoryDriver, RedisBackend } from "../mod.ts";
 import { EXIT, runResultCommand } from "../src/cli/result_command.ts";
 import { projectRoot, scriptCommand } from "./_env.ts";
+import { watching } from "./_pubsub.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer } from "./_upstash_server.ts";
 
@@ -52,7 +53,7 @@ test("result command --follow prints every state until ready", async () => {
   await using backend = new RedisBackend(memoryDriver());
   const c = capture(backend);
   const running = runResultCommand(["f", "--follow", "--timeout", "5"], c.io);
-  await new Promise((r) => setTimeout(r, 20));
+  await watching(backend, ["f"]); // the command follows the task: every state will reach it
   await backend.markAsStarted("f", { pid: 1, hostname: "w" });
   await backend.storeResult("f", { done: 1 }, "PROGRESS");
   await backend.markAsDone("f", 3);

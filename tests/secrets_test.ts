@@ -22,6 +22,7 @@ import {
 import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
 import { redisServerBin, requirement } from "./_env.ts";
+import { until } from "./_time.ts";
 
 // Every secret holds / ; # ? @ : % and distinctive 4-character runs: a leak of any piece shows.
 const SECRETS = {
@@ -121,16 +122,20 @@ let closedPort = 0;
 const socketPath = () => join(dir, "redis.sock");
 
 async function listening(port: number): Promise<void> {
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once("connect", () => resolve(true));
-      socket.once("error", () => resolve(false));
-      socket.connect(port, "127.0.0.1");
-    }).catch(() => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await until(
+    `a listener on port ${port}`,
+    async () => {
+      const ok = await new Promise<boolean>((resolve) => {
+        const socket = new Socket();
+        socket.once("connect", () => resolve(true));
+        socket.once("error", () => resolve(false));
+        socket.connect(port, "127.0.0.1");
+      }).catch(() => false);
+      return ok;
+    },
+    20_000,
+    25,
+  );
 }
 
 before(async () => {
