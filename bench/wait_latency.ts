@@ -16,9 +16,13 @@
 // 1,000 results stored at once (a burst: latency includes queueing behind the others). Before
 // every single store the process idles ≥1 ms, so each result finds its waiter asleep.
 //
+//   ioredis     a bare ioredis subscriber timing the full store (1 waiter), when bench/node_modules
+//               has it
+//
 //   deno run -A bench/wait_latency.ts       bun bench/wait_latency.ts
+//   node --import tsx bench/wait_latency.ts
 //   options: --url redis://host:port/db, --samples 1000, --rounds 2, --python-samples 300,
-//            --no-python
+//            --no-python, --no-ioredis
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
@@ -254,7 +258,9 @@ async function measureFloor(
   });
   const out = emptySamples();
   const send = (id: string, payload: Uint8Array) =>
-    withStore ? store(writer, id, payload) : inFlight(writer.send(["PUBLISH", keyOf(id), payload]));
+    withStore
+      ? store(writer, id, payload)
+      : inFlight(writer.send(["PUBLISH", keyOf(id), payload]));
   const waitFor = (n: number) =>
     new Promise<void>((resolve) => {
       expected = n;
@@ -305,6 +311,59 @@ async function measureFloor(
   }
   await settleStores();
   await driver.close();
+  return out;
+}
+
+// ---- a bare ioredis subscriber ---------------------------------------------------------------
+
+type IORedisClass = typeof import("ioredis").default;
+
+async function loadIORedis(): Promise<IORedisClass | undefined> {
+  try {
+    return (await import("ioredis")).default;
+  } catch {
+    return undefined; // `cd bench && npm i` installs it
+  }
+}
+
+/**
+ * 1 waiter, as measureFloor's first scenario with the full store, but the subscriber is ioredis
+ * (messageBuffer events, no decoding): the bar a Node user would otherwise write by hand.
+ */
+async function measureIoredis(
+  IORedis: IORedisClass,
+  redis: { host: string; port: number; db: number },
+  writer: Driver,
+): Promise<number[]> {
+  const client = new IORedis({
+    host: redis.host,
+    port: redis.port,
+    db: redis.db,
+  });
+  const arrived = new Map<string, number>();
+  let wake: (() => void) | undefined;
+  client.on("messageBuffer", (channel: Uint8Array) => {
+    arrived.set(new TextDecoder().decode(channel), performance.now());
+    wake?.();
+  });
+  const out: number[] = [];
+  const warm = 200;
+  const ids = taskIds(warm + SAMPLES);
+  const payloads = await metaPayloads(ids);
+  for (let i = 0; i < ids.length; i++) {
+    const key = keyOf(ids[i]!);
+    arrived.clear();
+    await client.subscribe(key);
+    await sleep(1);
+    const got = new Promise<void>((resolve) => (wake = resolve));
+    const t0 = performance.now();
+    void store(writer, ids[i]!, payloads[i]!);
+    await got;
+    if (i >= warm) out.push(arrived.get(key)! - t0);
+    await client.unsubscribe(key);
+  }
+  await settleStores();
+  client.disconnect();
   return out;
 }
 
@@ -531,11 +590,14 @@ async function main(): Promise<void> {
     into.burst.push(...from.burst);
     into.arrival.push(...from.arrival);
   };
+  const IORedis = hasFlag("no-ioredis") ? undefined : await loadIORedis();
+  const ioredis: number[] = [];
   const passes = 2;
   for (let pass = 0; pass < passes; pass++) {
     append(floor, await measureFloor(redis, writer, false));
     append(ours, await measureOurs(redis, writer));
     append(floorStore, await measureFloor(redis, writer, true));
+    if (IORedis) ioredis.push(...await measureIoredis(IORedis, redis, writer));
   }
 
   let python: PythonResult | undefined;
@@ -565,7 +627,9 @@ async function main(): Promise<void> {
   ];
   console.log();
   console.log(
-    `latency in µs, store → resolved (1 waiter: ${fmt(ours.one.length)} samples; 1,000 one at a ` +
+    `latency in µs, store → resolved (1 waiter: ${
+      fmt(ours.one.length)
+    } samples; 1,000 one at a ` +
       `time: ${fmt(ours.seq.length)}; 1,000 burst: ${fmt(ours.burst.length)})`,
   );
   console.log();
@@ -574,6 +638,14 @@ async function main(): Promise<void> {
     row("floor+store: MULTI/SETEX/PUBLISH → raw subscriber", floorStore),
     row(`ours: asyncResult(id).get() (${runtimeName()})`, ours),
   ];
+  if (ioredis.length > 0) {
+    rows.push(
+      row(`bare ioredis subscriber, MULTI/SETEX/PUBLISH (${runtimeName()})`, {
+        ...emptySamples(),
+        one: ioredis,
+      }),
+    );
+  }
   if (python) {
     rows.push(row(`Python Celery 5.6.3 (${pythonNote})`, python.samples));
   }
@@ -602,9 +674,18 @@ async function main(): Promise<void> {
     `goal: p50 within 1.2× of the floor (1 waiter): ` +
       verdict(
         r1 <= 1.2,
-        `${r1.toFixed(2)}× the bare-PUBLISH floor; ${r1s.toFixed(2)}× floor+store`,
+        `${r1.toFixed(2)}× the bare-PUBLISH floor; ${
+          r1s.toFixed(2)
+        }× floor+store`,
       ),
   );
+  if (ioredis.length > 0) {
+    const ri = p50(ours.one) / p50(ioredis);
+    console.log(
+      `goal: p50 within 1.2× of a bare ioredis subscriber (1 waiter, ${runtimeName()}): ` +
+        verdict(ri <= 1.2, `${ri.toFixed(2)}×`),
+    );
+  }
   const rs = p50(ours.seq) / p50(floor.seq);
   const rb = p50(ours.burst) / p50(floor.burst);
   console.log(
