@@ -1,9 +1,8 @@
 // memoryDriver(): its own behaviour, then a differential run of the same command sequences against
-// a real redis-server (replies, error texts, tie order) over a raw RESP socket.
+// a real redis-server (replies, error texts, tie order) over a raw RESP socket (tests/_resp_client.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { Socket } from "node:net";
 import { createMemoryStore, memoryDriver } from "../src/connection/drivers/memory.ts";
 import type {
   PubSubMessage,
@@ -13,20 +12,14 @@ import type {
 } from "../src/connection/driver.ts";
 import { BackendClosedError, RedisReplyError } from "../src/errors.ts";
 import { redisServerBin, requirement } from "./_env.ts";
+import { rejection } from "./_assert.ts";
+import type { Resp2Reply } from "./_independent_resp.ts";
 import { startRedisServer } from "./_redis_server.ts";
+import { RespServerError, RespTestClient } from "./_resp_client.ts";
 
 const utf8 = new TextEncoder();
 const text = (reply: RedisReply | undefined) => new TextDecoder().decode(reply as Uint8Array);
 const texts = (reply: RedisReply | undefined) => (reply as Uint8Array[]).map((r) => text(r));
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  assert.fail("expected a rejection");
-}
 
 /** The server's own words inside a RedisReplyError. */
 function serverText(error: Error): string {
@@ -400,102 +393,11 @@ test("memoryDriver() orders sorted-set ties by member bytes", async () => {
 const hasRedis = spawnSync(redisServerBin, ["--version"]).status === 0;
 const redisSkip = requirement(hasRedis, `redis-server (${redisServerBin})`);
 
-type Wire = string | number | Uint8Array | null | Wire[] | { error: string };
-
-/** A minimal RESP2 client: one request, one reply, in order. */
-class RespConnection {
-  readonly #socket: Socket;
-  #buffer = new Uint8Array(0);
-  readonly #waiting: ((reply: Wire) => void)[] = [];
-
-  private constructor(socket: Socket) {
-    this.#socket = socket;
-    socket.on("data", (chunk: Uint8Array) => {
-      const next = new Uint8Array(this.#buffer.length + chunk.length);
-      next.set(this.#buffer);
-      next.set(chunk, this.#buffer.length);
-      this.#buffer = next;
-      for (;;) {
-        const parsed = parseResp(this.#buffer, 0);
-        if (parsed === undefined) return;
-        this.#buffer = this.#buffer.subarray(parsed.end);
-        this.#waiting.shift()?.(parsed.value);
-      }
-    });
-  }
-
-  static connect(port: number): Promise<RespConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = new Socket();
-      socket.once("error", reject);
-      socket.connect(port, "127.0.0.1", () => resolve(new RespConnection(socket)));
-    });
-  }
-
-  call(command: RedisCommand): Promise<Wire> {
-    const parts: Uint8Array[] = [utf8.encode(`*${command.length}\r\n`)];
-    for (const arg of command) {
-      const bytes = arg instanceof Uint8Array ? arg : utf8.encode(String(arg));
-      parts.push(utf8.encode(`$${bytes.length}\r\n`), bytes, utf8.encode("\r\n"));
-    }
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return new Promise((resolve) => {
-      this.#waiting.push(resolve);
-      this.#socket.write(out);
-    });
-  }
-
-  close(): void {
-    this.#socket.destroy();
-  }
-}
-
-function parseResp(buffer: Uint8Array, pos: number): { value: Wire; end: number } | undefined {
-  let lineEnd = pos;
-  while (lineEnd + 1 < buffer.length && !(buffer[lineEnd] === 13 && buffer[lineEnd + 1] === 10)) {
-    lineEnd++;
-  }
-  if (lineEnd + 1 >= buffer.length) return undefined;
-  const line = new TextDecoder().decode(buffer.subarray(pos + 1, lineEnd));
-  const next = lineEnd + 2;
-  switch (buffer[pos]) {
-    case 0x2b: // +
-      return { value: line, end: next };
-    case 0x2d: // -
-      return { value: { error: line }, end: next };
-    case 0x3a: // :
-      return { value: Number(line), end: next };
-    case 0x24: { // $
-      const length = Number(line);
-      if (length < 0) return { value: null, end: next };
-      if (next + length + 2 > buffer.length) return undefined;
-      return { value: buffer.slice(next, next + length), end: next + length + 2 };
-    }
-    case 0x2a: { // *
-      const count = Number(line);
-      if (count < 0) return { value: null, end: next };
-      const items: Wire[] = [];
-      let at = next;
-      for (let i = 0; i < count; i++) {
-        const item = parseResp(buffer, at);
-        if (item === undefined) return undefined;
-        items.push(item.value);
-        at = item.end;
-      }
-      return { value: items, end: at };
-    }
-    default:
-      throw new Error(`unexpected RESP type ${buffer[pos]}`);
-  }
-}
+type Wire = Resp2Reply;
 
 /** A comparable form of a reply from either side. */
 function normal(reply: Wire | RedisReply | Error, sort = false): unknown {
+  if (reply instanceof RespServerError) return `-${reply.message}`;
   if (reply instanceof Error) return `-${serverText(reply)}`;
   if (reply instanceof Uint8Array) {
     const printable = reply.every((b) => b >= 0x20 && b < 0x7f);
@@ -505,7 +407,6 @@ function normal(reply: Wire | RedisReply | Error, sort = false): unknown {
     const items = reply.map((r) => normal(r, sort));
     return sort ? items.sort() : items;
   }
-  if (reply !== null && typeof reply === "object") return `-${reply.error}`;
   if (typeof reply === "string") return `+${reply}`;
   return reply;
 }
@@ -523,7 +424,7 @@ async function differential(
   commands: RedisCommand[],
 ): Promise<{ mismatches: [string, unknown, unknown][]; count: number }> {
   await using server = await startRedisServer();
-  const connection = await RespConnection.connect(server.port);
+  const connection = await RespTestClient.connect(server.port);
   await using driver = memoryDriver();
   const mismatches: [string, unknown, unknown][] = [];
   try {
@@ -1140,7 +1041,7 @@ test("memoryDriver() matches redis-server on misc commands, unknown commands and
 
 test("memoryDriver() matches redis-server on MULTI/EXEC results", { skip: redisSkip }, async () => {
   await using server = await startRedisServer();
-  const connection = await RespConnection.connect(server.port);
+  const connection = await RespTestClient.connect(server.port);
   await using driver = memoryDriver();
   const blocks: RedisCommand[][] = [
     [["SET", "a", "1"], ["INCR", "a"], ["LPUSH", "a", "x"], ["GET", "a"], ["INCRBY", "a", "x"]],
@@ -1188,9 +1089,9 @@ test("memoryDriver() matches redis-server on PUBLISH counts and PUBSUB with subs
   skip: redisSkip,
 }, async () => {
   await using server = await startRedisServer();
-  const connection = await RespConnection.connect(server.port);
-  const subscriber1 = await RespConnection.connect(server.port);
-  const subscriber2 = await RespConnection.connect(server.port);
+  const connection = await RespTestClient.connect(server.port);
+  const subscriber1 = await RespTestClient.connect(server.port);
+  const subscriber2 = await RespTestClient.connect(server.port);
   await using driver = memoryDriver();
   const received: string[] = [];
   await using memory1 = await driver.openSubscriber({
