@@ -142,3 +142,25 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     },
   };
 }
+
+/** Waits until something accepts TCP connections on `127.0.0.1:port`; fails after `withinMs`. */
+export async function listening(port: number, withinMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (Date.now() - started < withinMs) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.connect(port, "127.0.0.1");
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}

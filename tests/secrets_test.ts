@@ -6,7 +6,6 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -19,10 +18,9 @@ import {
   httpDriver,
   httpDriverFromUrl,
 } from "../mod.ts";
-import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { freePort, listening, type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
 import { redisServerBin, requirement } from "./_env.ts";
-import { until } from "./_time.ts";
 
 // Every secret holds / ; # ? @ : % and distinctive 4-character runs: a leak of any piece shows.
 const SECRETS = {
@@ -121,23 +119,6 @@ let sentinelPort = 0;
 let closedPort = 0;
 const socketPath = () => join(dir, "redis.sock");
 
-async function listening(port: number): Promise<void> {
-  await until(
-    `a listener on port ${port}`,
-    async () => {
-      const ok = await new Promise<boolean>((resolve) => {
-        const socket = new Socket();
-        socket.once("connect", () => resolve(true));
-        socket.once("error", () => resolve(false));
-        socket.connect(port, "127.0.0.1");
-      }).catch(() => false);
-      return ok;
-    },
-    20_000,
-    25,
-  );
-}
-
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), "secrets-test-"));
@@ -176,7 +157,7 @@ before(async () => {
     ].join("\n"),
   );
   sentinel = spawn(sentinelBin, [conf], { stdio: "ignore" });
-  await listening(sentinelPort);
+  await listening(sentinelPort, 20_000);
 });
 
 after(async () => {

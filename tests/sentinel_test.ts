@@ -6,7 +6,6 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -20,7 +19,8 @@ import {
   tcpDriver,
 } from "../mod.ts";
 import { tcpDriverWithHooks } from "../src/connection/drivers/tcp.ts";
-import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { freePort, listening, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { sleep, until as untilHolds } from "./_time.ts";
 import { requirement } from "./_env.ts";
 
 const sentinelBin = process.env.REDIS_SENTINEL ?? "redis-sentinel";
@@ -32,7 +32,6 @@ const skip = requirement(
 const MASTER_PW = "master-pw";
 const SENTINEL_PW = "sentinel-pw";
 const NAME = "mymaster";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = new TextDecoder();
 
 interface SentinelProcess {
@@ -52,27 +51,6 @@ function kill(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): void {
   } catch {
     // Already gone.
   }
-}
-
-async function listening(port: number, deadline = 10_000): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        resolve(false);
-      });
-      socket.connect(port, "127.0.0.1");
-    });
-    if (ok) return;
-    await sleep(25);
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 async function startSentinel(masterPort: number): Promise<SentinelProcess> {
@@ -114,12 +92,9 @@ function record(reply: unknown): Record<string, string> {
   return out;
 }
 
-async function until(what: string, check: () => Promise<boolean>, deadline = 20_000) {
-  const started = Date.now();
-  while (!(await check().catch(() => false))) {
-    if (Date.now() - started > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+// Sentinels refuse some commands while they settle: a check that fails counts as "not yet".
+function until(what: string, check: () => Promise<boolean>, deadline = 20_000): Promise<void> {
+  return untilHolds(what, () => check().catch(() => false), deadline, 50);
 }
 
 async function masterPort(sentinelPort: number): Promise<number> {
