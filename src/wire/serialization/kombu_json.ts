@@ -620,6 +620,34 @@ function walk(v: object, markers: boolean, depth: number): unknown {
   return v;
 }
 
+/**
+ * Whether every number in a JSON.parse result is what the exact parser gives (see
+ * {@linkcode inexactNumber}). Only for values whose nesting is known to be shallow.
+ */
+function numbersExact(v: object): boolean {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const item: unknown = v[i];
+      if (typeof item === "number") {
+        if (inexactNumber(item)) return false;
+      } else if (item !== null && typeof item === "object" && !numbersExact(item)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  const o = v as Record<string, unknown>;
+  for (const key in o) {
+    const item = o[key];
+    if (typeof item === "number") {
+      if (inexactNumber(item)) return false;
+    } else if (item !== null && typeof item === "object" && !numbersExact(item)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 function setKey(o: Record<string, unknown>, key: string, value: unknown): void {
   if (key === "__proto__") {
     Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
@@ -704,6 +732,15 @@ export function decodeKombuJson(
     }
     if (typeof value === "object") {
       if (value === null) return value;
+      // The common case, a short payload with no marker: no limit can be exceeded (every
+      // container and item takes at least two characters) and nothing needs converting, so only
+      // the numbers are checked, by a walk with no bookkeeping.
+      if (
+        text.length <= 2 * limits.maxDepth && !mayHaveMarker(text)
+      ) {
+        if (numbersExact(value)) return value;
+        return new Parser(text, false, limits.maxDepth, limits.maxItems).parseDocument();
+      }
       walkMaxDepth = limits.maxDepth;
       walkMaxItems = walkItemsLeft = limits.maxItems;
       let result: unknown;
