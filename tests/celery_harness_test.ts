@@ -14,8 +14,7 @@ import {
   type HarnessStoreSpec,
   startCeleryWorker,
 } from "./_celery.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from "./_time.ts";
 
 for (const v of celeryVersions) {
   const skip = requirement(celeryAvailable(v), `Celery ${v}`);

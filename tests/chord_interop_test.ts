@@ -44,6 +44,7 @@ import {
 } from "./_celery.ts";
 import { celeryPythons, requirement } from "./_env.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { sleep } from "./_time.ts";
 
 const HOST = "ts@worker";
 
@@ -110,7 +111,6 @@ interface SentChord {
   header_ids: string[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (bytes: unknown) =>
   bytes instanceof Uint8Array ? new TextDecoder().decode(bytes) : bytes;
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Redis } from "@upstash/redis";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
+import { sleep } from "./_time.ts";
 
 const TOKEN = "fidelity-token";
 let redis: RedisServer;
@@ -19,7 +20,6 @@ after(async () => {
   await redis[Symbol.asyncDispose]();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const client = (extra: Record<string, unknown> = {}) =>
   new Redis({ url: rest.url, token: TOKEN, enableTelemetry: false, ...extra });
 
