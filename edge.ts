@@ -48,6 +48,8 @@ export { AsyncResult } from "./src/results/async_result.ts";
 export type { GetOptions } from "./src/results/async_result.ts";
 export { GroupResult, resultFromTuple, resultTuple } from "./src/results/group_result.ts";
 export type { GroupMember, JoinOptions } from "./src/results/group_result.ts";
+export { getMany } from "./src/results/get_many.ts";
+export type { GetManyOptions } from "./src/results/get_many.ts";
 export { ResultConsumer } from "./src/results/consumer/result_consumer.ts";
 export type { ResultConsumerOptions } from "./src/results/consumer/result_consumer.ts";
 export { PollingConsumer } from "./src/results/consumer/polling_consumer.ts";

@@ -26,7 +26,7 @@
  * await using backend = createBackend("memory://", { resultExtended: true });
  * await backend.markAsDone("task-1", { total: 42 }, { task: "proj.add", args: [40, 2] });
  * await backend.markAsFailure("task-2", new TypeError("bad input"));
- * const [done, failed] = await backend.getMany(["task-1", "task-2"]);
+ * const [done, failed] = await backend.getTaskMetas(["task-1", "task-2"]);
  * console.log(done?.status, failed?.status); // SUCCESS FAILURE
  * ```
  *
