@@ -106,6 +106,9 @@ export class Broker implements AsyncDisposable {
   /** Celery's `app.thread_oid`, the `reply_to` of every message. */
   readonly #oid = crypto.randomUUID();
   readonly #declared = new Set<string>();
+  /** The driver sends go through: the broker applies Celery's publish policy itself, so a
+   * retrying driver's own scope is skipped. */
+  readonly #driver: RedisDriver;
   readonly #ownsBackend: boolean;
   readonly #ownsDriver: boolean;
   #clock = 0;
@@ -119,6 +122,7 @@ export class Broker implements AsyncDisposable {
    */
   constructor(driver: RedisDriver, options: BrokerOptions = {}) {
     this.driver = driver;
+    this.#driver = isRetryingDriver(driver) ? driver.driver : driver;
     this.#ownsBackend = options.backend === undefined;
     this.#ownsDriver = options.backend?.driver !== driver;
     this.backend = options.backend ??
@@ -251,7 +255,13 @@ export class Broker implements AsyncDisposable {
   async #publish(queue: string, list: string, envelope: string): Promise<void> {
     const push: RedisCommand = ["LPUSH", list, envelope];
     if (this.#declared.has(queue)) {
-      await this.#withRetries((driver) => driver.send(push));
+      // The common case, a declared queue on a healthy connection: one send, no retry scope.
+      const driver = this.#driver;
+      try {
+        await driver.send(push);
+      } catch (error) {
+        await this.#withRetries((driver) => driver.send(push), error);
+      }
       return;
     }
     const binding = queueBinding(queue);
@@ -263,10 +273,18 @@ export class Broker implements AsyncDisposable {
     this.#declared.add(queue);
   }
 
-  #withRetries<T>(fn: (driver: RedisDriver) => Promise<T>): Promise<T> {
-    // The broker applies Celery's publish policy itself: a retrying driver's own scope is skipped.
-    const driver = isRetryingDriver(this.driver) ? this.driver.driver : this.driver;
+  /**
+   * Runs `fn` under the publish retry policy. `firstError`: the first attempt was already made
+   * (outside this scope, for speed) and failed with it; the policy goes on from its first retry.
+   */
+  #withRetries<T>(fn: (driver: RedisDriver) => Promise<T>, firstError?: unknown): Promise<T> {
+    const driver = this.#driver;
+    let failed = firstError !== undefined;
     const attempt = () => {
+      if (failed) {
+        failed = false;
+        throw firstError;
+      }
       if (this.#closed) throw new BackendClosedError("The broker is closed");
       return fn(driver);
     };

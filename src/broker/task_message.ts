@@ -13,10 +13,10 @@
 import type { CeleryVersion } from "../wire/celery_version.ts";
 import { atLeast } from "../wire/celery_version.ts";
 import type { Signature } from "../wire/meta.ts";
-import { encodeKombuJson } from "../wire/serialization/kombu_json.ts";
 import { encodeMsgpack } from "../wire/serialization/msgpack.ts";
 import { dateIsoformat, PyDateTime } from "../wire/serialization/python_types.ts";
 import type { SerializerName } from "../wire/serializers.ts";
+import { bodyJson, flatObjectJson, scalarJson } from "./message_json.ts";
 import { REPR_MAXSIZE, saferepr } from "./python_repr.ts";
 
 /** kombu's Redis separator between a queue and its priority step, and in binding entries. */
@@ -82,15 +82,12 @@ export function encodeTaskMessage(fields: TaskMessageFields): EncodedTaskMessage
     chain: fields.chain,
     chord: fields.chord,
   };
-  const body: [readonly unknown[], Readonly<Record<string, unknown>>, typeof embed] = [
-    fields.args,
-    fields.kwargs,
-    embed,
-  ];
+  const msgpack = fields.serializer === "msgpack";
   // Encoding the body first refuses functions, symbols and cycles before anything else is built.
-  const encoded = fields.serializer === "msgpack"
-    ? encodeMsgpack(body)
-    : new TextEncoder().encode(encodeKombuJson(body, { dialect }));
+  // kombu's JSON is pure ASCII (ensure_ascii), so its text is its bytes: btoa takes it as is.
+  const encodedBody = msgpack
+    ? base64(encodeMsgpack([fields.args, fields.kwargs, embed]))
+    : btoa(bodyJson(fields.args, fields.kwargs, embed, dialect));
   const headers: Record<string, unknown> = {
     lang: "py",
     task: fields.name,
@@ -109,35 +106,27 @@ export function encodeTaskMessage(fields: TaskMessageFields): EncodedTaskMessage
     origin: fields.origin,
     ignore_result: fields.ignoreResult,
   };
-  if (atLeast(fields.celeryVersion, "5.3")) {
+  if (dialect === "5.3") {
     headers.replaced_task_nesting = 0;
     headers.stamped_headers = null;
     headers.stamps = {};
   }
   Object.assign(headers, fields.headers);
-  const properties: Record<string, unknown> = {
-    correlation_id: fields.id,
-    reply_to: fields.replyTo,
-    delivery_mode: 2,
-  };
-  if (fields.expiresInSeconds !== null) {
-    properties.expiration = String(Math.trunc(fields.expiresInSeconds * 1000));
-  }
-  properties.delivery_info = { exchange: "", routing_key: fields.queue };
-  properties.priority = fields.priority || 0;
-  properties.body_encoding = "base64";
-  properties.delivery_tag = fields.deliveryTag;
-  const envelope = {
-    body: base64(encoded),
-    "content-encoding": fields.serializer === "msgpack" ? "binary" : "utf-8",
-    "content-type": fields.serializer === "msgpack" ? "application/x-msgpack" : "application/json",
-    headers,
-    properties,
-  };
-  return {
-    list: priorityList(fields.queue, fields.priority),
-    envelope: encodeKombuJson(envelope, { dialect }),
-  };
+  const s = (value: unknown) => scalarJson(value, dialect);
+  // kombu's envelope and properties, in its key order and with its separators.
+  const expiration = fields.expiresInSeconds === null
+    ? ""
+    : `"expiration": ${s(String(Math.trunc(fields.expiresInSeconds * 1000)))}, `;
+  const envelope = `{"body": ${s(encodedBody)}, ` +
+    `"content-encoding": ${msgpack ? '"binary"' : '"utf-8"'}, ` +
+    `"content-type": ${msgpack ? '"application/x-msgpack"' : '"application/json"'}, ` +
+    `"headers": ${flatObjectJson(headers, dialect)}, ` +
+    `"properties": {"correlation_id": ${s(fields.id)}, "reply_to": ${s(fields.replyTo)}, ` +
+    `"delivery_mode": 2, ${expiration}` +
+    `"delivery_info": {"exchange": "", "routing_key": ${s(fields.queue)}}, ` +
+    `"priority": ${s(fields.priority || 0)}, "body_encoding": "base64", ` +
+    `"delivery_tag": ${s(fields.deliveryTag)}}}`;
+  return { list: priorityList(fields.queue, fields.priority), envelope };
 }
 
 /**
