@@ -88,39 +88,31 @@ export function encodeTaskMessage(fields: TaskMessageFields): EncodedTaskMessage
   const encodedBody = msgpack
     ? base64(encodeMsgpack([fields.args, fields.kwargs, embed]))
     : btoa(bodyJson(fields.args, fields.kwargs, embed, dialect));
-  const headers: Record<string, unknown> = {
-    lang: "py",
-    task: fields.name,
-    id: fields.id,
-    shadow: fields.shadow,
-    eta: fields.eta && isoformat(fields.eta),
-    expires: fields.expires && isoformat(fields.expires),
-    group: fields.group,
-    group_index: fields.groupIndex,
-    retries: fields.retries,
-    timelimit: [fields.timeLimit, fields.softTimeLimit],
-    root_id: fields.rootId || fields.id,
-    parent_id: fields.parentId,
-    argsrepr: saferepr(fields.args, REPR_MAXSIZE),
-    kwargsrepr: saferepr(fields.kwargs, REPR_MAXSIZE),
-    origin: fields.origin,
-    ignore_result: fields.ignoreResult,
-  };
-  if (dialect === "5.3") {
-    headers.replaced_task_nesting = 0;
-    headers.stamped_headers = null;
-    headers.stamps = {};
-  }
-  Object.assign(headers, fields.headers);
   const s = (value: unknown) => scalarJson(value, dialect);
-  // kombu's envelope and properties, in its key order and with its separators.
+  // kombu's envelope, properties and headers in their key order, with its separators; only extra
+  // headers need the headers as an object (merged last, as Celery's headers2.update does).
+  const headers = hasKeys(fields.headers)
+    ? flatObjectJson({ ...headerObject(fields, dialect), ...fields.headers }, dialect)
+    : `{"lang": "py", "task": ${s(fields.name)}, "id": ${s(fields.id)}, ` +
+      `"shadow": ${s(fields.shadow)}, "eta": ${s(fields.eta && isoformat(fields.eta))}, ` +
+      `"expires": ${s(fields.expires && isoformat(fields.expires))}, ` +
+      `"group": ${s(fields.group)}, "group_index": ${s(fields.groupIndex)}, ` +
+      `"retries": ${s(fields.retries)}, ` +
+      `"timelimit": [${s(fields.timeLimit)}, ${s(fields.softTimeLimit)}], ` +
+      `"root_id": ${s(fields.rootId || fields.id)}, "parent_id": ${s(fields.parentId)}, ` +
+      `"argsrepr": ${s(saferepr(fields.args, REPR_MAXSIZE))}, ` +
+      `"kwargsrepr": ${s(saferepr(fields.kwargs, REPR_MAXSIZE))}, ` +
+      `"origin": ${s(fields.origin)}, "ignore_result": ${s(fields.ignoreResult)}` +
+      (dialect === "5.3"
+        ? ', "replaced_task_nesting": 0, "stamped_headers": null, "stamps": {}}'
+        : "}");
   const expiration = fields.expiresInSeconds === null
     ? ""
     : `"expiration": ${s(String(Math.trunc(fields.expiresInSeconds * 1000)))}, `;
   const envelope = `{"body": ${s(encodedBody)}, ` +
     `"content-encoding": ${msgpack ? '"binary"' : '"utf-8"'}, ` +
     `"content-type": ${msgpack ? '"application/x-msgpack"' : '"application/json"'}, ` +
-    `"headers": ${flatObjectJson(headers, dialect)}, ` +
+    `"headers": ${headers}, ` +
     `"properties": {"correlation_id": ${s(fields.id)}, "reply_to": ${s(fields.replyTo)}, ` +
     `"delivery_mode": 2, ${expiration}` +
     `"delivery_info": {"exchange": "", "routing_key": ${s(fields.queue)}}, ` +
@@ -144,6 +136,39 @@ export function priorityList(queue: string, priority: number | null): string {
 /** kombu's binding of a queue to its same-named direct exchange (`_kombu.binding.<queue>`). */
 export function queueBinding(queue: string): { key: string; member: string } {
   return { key: `_kombu.binding.${queue}`, member: `${queue}${KOMBU_SEP}${KOMBU_SEP}${queue}` };
+}
+
+/** Celery's headers as an object, for merging extra headers into. */
+function headerObject(fields: TaskMessageFields, dialect: "5.2" | "5.3"): Record<string, unknown> {
+  const headers: Record<string, unknown> = {
+    lang: "py",
+    task: fields.name,
+    id: fields.id,
+    shadow: fields.shadow,
+    eta: fields.eta && isoformat(fields.eta),
+    expires: fields.expires && isoformat(fields.expires),
+    group: fields.group,
+    group_index: fields.groupIndex,
+    retries: fields.retries,
+    timelimit: [fields.timeLimit, fields.softTimeLimit],
+    root_id: fields.rootId || fields.id,
+    parent_id: fields.parentId,
+    argsrepr: saferepr(fields.args, REPR_MAXSIZE),
+    kwargsrepr: saferepr(fields.kwargs, REPR_MAXSIZE),
+    origin: fields.origin,
+    ignore_result: fields.ignoreResult,
+  };
+  if (dialect === "5.3") {
+    headers.replaced_task_nesting = 0;
+    headers.stamped_headers = null;
+    headers.stamps = {};
+  }
+  return headers;
+}
+
+function hasKeys(object: object): boolean {
+  for (const _ in object) return true;
+  return false;
 }
 
 function isoformat(date: Date): string {
