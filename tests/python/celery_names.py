@@ -4,6 +4,7 @@
     celery_names.py group-get GROUP_ID PROPAGATE  GroupResult.restore(id).get(timeout=10, ...)
     celery_names.py graph ROOT_ID                 AsyncResult(root).children and .collect()
     celery_names.py expire KEY SECONDS_JSON       backend.expire(key, seconds)
+    celery_names.py flags                         backend.supports_autoexpire / _native_join
 
 Each prints one JSON document: values in harness.py's typed JSON, and an exception as
 ``{"error": <class name>}``. Configuration comes from the environment, as for celery_app.py.
@@ -70,6 +71,11 @@ def main(argv):
         out = graph(args[0])
     elif command == "expire":
         out = expire(args[0], json.loads(args[1]))
+    elif command == "flags":
+        out = {
+            "supports_autoexpire": app.backend.supports_autoexpire,
+            "supports_native_join": app.backend.supports_native_join,
+        }
     else:
         raise SystemExit(__doc__)
     sys.stdout.write(json.dumps(out) + "\n")
