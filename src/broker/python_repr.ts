@@ -59,6 +59,8 @@ const KEY_SEPARATOR: Literal = { kind: "literal", text: ": ", truncatable: true 
  * @returns The text Python would put in `argsrepr`/`kwargsrepr`.
  */
 export function saferepr(value: unknown, maxlen: number = REPR_MAXSIZE): string {
+  const simple = simpleRepr(value);
+  if (simple !== undefined && simple.length < maxlen) return simple;
   let left = maxlen;
   let out = "";
   // Closing brackets of the containers whose closers are still ahead in the stream.
@@ -73,6 +75,33 @@ export function saferepr(value: unknown, maxlen: number = REPR_MAXSIZE): string 
     left -= pyLength(text);
   }
   return out;
+}
+
+/**
+ * The common case without the token machinery: an empty dict, or a list of None, booleans and
+ * safe integers (ASCII, so its length is Python's). `undefined` for anything else.
+ */
+function simpleRepr(value: unknown): string | undefined {
+  if (!Array.isArray(value)) {
+    return isPlainObject(value) && isEmpty(value) ? "{}" : undefined;
+  }
+  let out = "[";
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    let text: string;
+    if (typeof item === "number" && Number.isSafeInteger(item)) text = String(item);
+    else if (item === null) text = "None";
+    else if (item === true) text = "True";
+    else if (item === false) text = "False";
+    else return undefined;
+    out += i === 0 ? text : ", " + text;
+  }
+  return out + "]";
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
 }
 
 function* tokens(value: unknown, depth: number, owed: string[]): Generator<Token> {
@@ -162,6 +191,7 @@ function pythonRepr(value: unknown): string {
   if (value === false) return "False";
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "number") {
+    if (Number.isSafeInteger(value)) return String(value); // what BigInt() writes, faster
     return Number.isInteger(value) ? BigInt(value).toString() : PyFloat.repr(value);
   }
   if (value instanceof PyFloat) return PyFloat.repr(value.value);

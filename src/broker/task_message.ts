@@ -89,17 +89,19 @@ export function encodeTaskMessage(fields: TaskMessageFields): EncodedTaskMessage
     ? base64(encodeMsgpack([fields.args, fields.kwargs, embed]))
     : btoa(bodyJson(fields.args, fields.kwargs, embed, dialect));
   const s = (value: unknown) => scalarJson(value, dialect);
+  const id = s(fields.id); // written three times
+  const body = `"${encodedBody}"`; // base64 needs no escaping
   // kombu's envelope, properties and headers in their key order, with its separators; only extra
   // headers need the headers as an object (merged last, as Celery's headers2.update does).
   const headers = hasKeys(fields.headers)
     ? flatObjectJson({ ...headerObject(fields, dialect), ...fields.headers }, dialect)
-    : `{"lang": "py", "task": ${s(fields.name)}, "id": ${s(fields.id)}, ` +
+    : `{"lang": "py", "task": ${s(fields.name)}, "id": ${id}, ` +
       `"shadow": ${s(fields.shadow)}, "eta": ${s(fields.eta && isoformat(fields.eta))}, ` +
       `"expires": ${s(fields.expires && isoformat(fields.expires))}, ` +
       `"group": ${s(fields.group)}, "group_index": ${s(fields.groupIndex)}, ` +
       `"retries": ${s(fields.retries)}, ` +
       `"timelimit": [${s(fields.timeLimit)}, ${s(fields.softTimeLimit)}], ` +
-      `"root_id": ${s(fields.rootId || fields.id)}, "parent_id": ${s(fields.parentId)}, ` +
+      `"root_id": ${fields.rootId ? s(fields.rootId) : id}, "parent_id": ${s(fields.parentId)}, ` +
       `"argsrepr": ${s(saferepr(fields.args, REPR_MAXSIZE))}, ` +
       `"kwargsrepr": ${s(saferepr(fields.kwargs, REPR_MAXSIZE))}, ` +
       `"origin": ${s(fields.origin)}, "ignore_result": ${s(fields.ignoreResult)}` +
@@ -109,11 +111,11 @@ export function encodeTaskMessage(fields: TaskMessageFields): EncodedTaskMessage
   const expiration = fields.expiresInSeconds === null
     ? ""
     : `"expiration": ${s(String(Math.trunc(fields.expiresInSeconds * 1000)))}, `;
-  const envelope = `{"body": ${s(encodedBody)}, ` +
+  const envelope = `{"body": ${body}, ` +
     `"content-encoding": ${msgpack ? '"binary"' : '"utf-8"'}, ` +
     `"content-type": ${msgpack ? '"application/x-msgpack"' : '"application/json"'}, ` +
     `"headers": ${headers}, ` +
-    `"properties": {"correlation_id": ${s(fields.id)}, "reply_to": ${s(fields.replyTo)}, ` +
+    `"properties": {"correlation_id": ${id}, "reply_to": ${s(fields.replyTo)}, ` +
     `"delivery_mode": 2, ${expiration}` +
     `"delivery_info": {"exchange": "", "routing_key": ${s(fields.queue)}}, ` +
     `"priority": ${s(fields.priority || 0)}, "body_encoding": "base64", ` +
