@@ -884,6 +884,12 @@ class Connection {
     // The transport owns these bytes now; later commands are written after them.
     const bytes = this.#out.subarray(start, end);
     this.#outStart = end;
+    if (this.#out.length > WRITE_SLAB) {
+      // Grown for one big command (a SUBSCRIBE of 100,000 channels): not kept for the small ones
+      // that follow, or each connection would hold megabytes for good.
+      this.#out = NO_BYTES;
+      this.#outStart = this.#outLen = 0;
+    }
     const timeout = this.#settings.socketTimeout;
     if (timeout !== undefined) {
       const now = Date.now();
