@@ -884,9 +884,10 @@ class Connection {
     // The transport owns these bytes now; later commands are written after them.
     const bytes = this.#out.subarray(start, end);
     this.#outStart = end;
-    if (this.#out.length > WRITE_SLAB) {
+    if (this.#out.length > 16 * WRITE_SLAB) {
       // Grown for one big command (a SUBSCRIBE of 100,000 channels): not kept for the small ones
-      // that follow, or each connection would hold megabytes for good.
+      // that follow, or each connection would hold megabytes for good (a slab up to 1 MiB, as
+      // pipelines of ordinary commands reach, is kept and reused).
       this.#out = NO_BYTES;
       this.#outStart = this.#outLen = 0;
     }
