@@ -3,6 +3,9 @@
 // live with what Celery 5.2 and 5.6 return for the same keys on a real redis-server.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   AsyncResult,
   consumerFor,
@@ -19,7 +22,7 @@ import {
 } from "../mod.ts";
 import { celeryAvailable, celeryUrls, celeryVersions, type PyException } from "./_celery.ts";
 import { celeryNames } from "./_celery_names.ts";
-import { celeryPythons, requirement } from "./_env.ts";
+import { celeryPythons, denoBin, projectRoot, requirement } from "./_env.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { until } from "./_time.ts";
 
@@ -109,7 +112,8 @@ test("collect() waits for a node that is not ready when reached, and a failed no
   const nodes = new AsyncResult("w-root", backend).collect();
   assert.equal((await nodes.next()).value?.[0].id, "w-root");
   const late = nodes.next();
-  const consumer = consumerFor(backend) as ResultConsumer;
+  const consumer = consumerFor(backend);
+  assert.ok(consumer instanceof ResultConsumer);
   await until("collect() to wait for w-late", () => consumer.subscribedChannels.size === 1);
   await backend.markAsDone("w-late", "finally");
   assert.deepEqual((await late).value?.[1], "finally");
@@ -277,6 +281,99 @@ for (const version of celeryVersions) {
     assert.deepEqual(flags, { supports_autoexpire: true, supports_native_join: true });
   });
 }
+
+// ---- The README's "Celery name → this module" tables ------------------------------------------
+
+/** Celery's API page of celery.backends.redis: the table must list each of these. */
+const CELERY_REDIS_MEMBERS = [
+  ..."GET MGET DEL INCRBY EXPIRE SET SETEX".split(" "),
+  ..."cancel_for consume_from drain_events on_after_fork on_state_change on_wait_for_pending reconnect_on_error start stop"
+    .split(" ").map((m) => `ResultConsumer.${m}`),
+  ..."add_to_chord apply_chord client connection_class_ssl delete ensure expire forget get incr max_connections mget on_chord_part_return on_connection_error on_task_call retry_policy set set_chord_size supports_autoexpire supports_native_join"
+    .split(" ").map((m) => `RedisBackend.${m}`),
+  "SentinelBackend.as_uri",
+  "SentinelBackend.sentinel",
+];
+/** Members with no place in JavaScript: their row must say why. */
+const NO_PLACE = [
+  "ResultConsumer.drain_events",
+  "ResultConsumer.on_after_fork",
+  "RedisBackend.connection_class_ssl",
+];
+
+/** The rows of the README's tables under "Celery name → this module": [celery, here, note]. */
+function celeryNameRows(): { celery: string[]; here: string[]; note: string }[] {
+  const readme = readFileSync(join(projectRoot, "README.md"), "utf8");
+  const start = readme.indexOf("\n## Celery name → this module\n");
+  assert.notEqual(start, -1, "the README has the section");
+  const section = readme.slice(start + 1, readme.indexOf("\n## ", start + 1));
+  const codes = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+  return section.split("\n").filter((line) => line.startsWith("|") && !/^\|\s*-/.test(line))
+    .map((line) => line.split("|").slice(1, -1).map((cell) => cell.trim()))
+    .filter(([, here]) => here !== "here")
+    .map(([celery, here, note]) => ({ celery: codes(celery!), here: codes(here!), note: note! }));
+}
+
+interface DocNode {
+  name: string;
+  declarations: { kind: string; def?: DocDef }[];
+}
+interface DocDef {
+  properties?: { name: string }[];
+  methods?: { name: string }[];
+  extends?: string | { repr: string }[];
+}
+
+test("the README's Celery-name tables list every member of celery.backends.redis", () => {
+  const rows = celeryNameRows();
+  const listed = new Set(rows.flatMap((row) => row.celery));
+  assert.deepEqual(CELERY_REDIS_MEMBERS.filter((name) => !listed.has(name)), []);
+  for (const name of NO_PLACE) {
+    const row = rows.find((r) => r.celery.includes(name))!;
+    assert.match(row.note, /^No place in JavaScript: .+\. .+/, `${name} says why and what instead`);
+  }
+  assert.ok(rows.every((row) => row.here.length > 0), "every row names its TypeScript member");
+});
+
+test(
+  "every TypeScript name in the README's Celery-name tables is exported or is a member",
+  { skip: requirement(denoBin !== undefined, "deno (for deno doc --json)") },
+  () => {
+    const out = spawnSync(denoBin!, ["doc", "--json", "mod.ts"], {
+      cwd: projectRoot,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    assert.equal(out.status, 0, out.stderr);
+    const nodes = JSON.parse(out.stdout).nodes as Record<string, { symbols: DocNode[] }>;
+    const symbols = new Map(Object.values(nodes)[0]!.symbols.map((node) => [node.name, node]));
+    const membersOf = (name: string): Set<string> => {
+      const def = symbols.get(name)?.declarations.find((d) => d.def)?.def;
+      if (!def) return new Set();
+      const parents = typeof def.extends === "string"
+        ? [def.extends]
+        : (def.extends ?? []).map((e) => e.repr);
+      return new Set([
+        ...(def.properties ?? []).map((p) => p.name),
+        ...(def.methods ?? []).map((m) => m.name),
+        ...parents.flatMap((parent) => [...membersOf(parent)]),
+      ]);
+    };
+    const missing: string[] = [];
+    const names = celeryNameRows().flatMap((row) => row.here);
+    for (const written of names) {
+      const [owner, member] = written.replace(/\(\)$/, "").split(".") as [string, string?];
+      const symbol = symbols.get(owner);
+      const found = member === undefined
+        ? symbol !== undefined &&
+          (!written.endsWith("()") || symbol.declarations.some((d) => d.kind === "function"))
+        : membersOf(owner).has(member);
+      if (!found) missing.push(written);
+    }
+    assert.deepEqual(missing, []);
+    assert.ok(names.length > 60, `${names.length} names checked`);
+  },
+);
 
 /** Python's ValueError, for a failing task stored from here. */
 class ValueError extends Error {
