@@ -140,7 +140,14 @@ async function peerReaders(
       close: () => Promise.resolve(client.close()),
     }];
   }
-  const IORedis = (await import("ioredis")).default;
+  const IORedis = await import("ioredis").then((m) => m.default, (error) => {
+    throw new Error(
+      `ioredis, the peer on Deno, is missing: run \`cd bench && npm i\``,
+      {
+        cause: error,
+      },
+    );
+  });
   return [false, true].map((autoPipelining) => {
     const client = new IORedis({
       ...redis,
