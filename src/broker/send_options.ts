@@ -39,8 +39,9 @@ export interface SendTaskOptions {
   parentId?: string | undefined;
   /** The workflow's root task id. @default {the task's own id} */
   rootId?: string | undefined;
-  /** The group the task belongs to, and its position in it. */
+  /** The group the task belongs to (`group_id`). */
   groupId?: string | undefined;
+  /** The task's position in its group (`group_index`). */
   groupIndex?: number | undefined;
   /** The name workers log instead of the real one. */
   shadow?: string | undefined;
@@ -48,11 +49,13 @@ export interface SendTaskOptions {
   ignoreResult?: boolean | undefined;
   /** `task_serializer` for this message. @default {the broker's, "json"} */
   serializer?: SerializerName | undefined;
-  /** Signatures to apply on success (`link`) and on failure (`link_error`). */
+  /** Signatures to apply on success (`link`). */
   link?: Signature[] | undefined;
+  /** Signatures to apply on failure (`link_error`). */
   linkError?: Signature[] | undefined;
-  /** The rest of a chain (last task first) and a chord body, as Celery embeds them. */
+  /** The rest of a chain, last task first, as Celery embeds it. */
   chain?: Signature[] | undefined;
+  /** A chord body, as Celery embeds it. */
   chord?: Signature | undefined;
   /**
    * Called with every state the task reports from the moment it is sent (the result is

@@ -143,10 +143,11 @@ export async function setChordSize(
  *
  * @example A header with a nested group is saved
  * ```ts
- * import { applyChord, createBackend, GroupResult } from "../../mod.ts";
+ * import { applyChord, AsyncResult, createBackend, GroupResult } from "../../mod.ts";
  * await using backend = createBackend("memory://");
- * const inner = new GroupResult("inner", [backend.asyncResult("b"), backend.asyncResult("c")], backend);
- * console.log(await applyChord(backend, "g1", [backend.asyncResult("a"), inner])); // true
+ * const [a, b, c] = ["a", "b", "c"].map((id) => new AsyncResult(id, backend));
+ * const inner = new GroupResult("inner", [b!, c!], backend);
+ * console.log(await applyChord(backend, "g1", [a!, inner])); // true
  * ```
  */
 export async function applyChord(

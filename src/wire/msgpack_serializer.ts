@@ -5,7 +5,12 @@
  * @module
  */
 import { decodeMsgpack, encodeMsgpack } from "./serialization/msgpack.ts";
-import { decodeOptionsOf, refuseForeign, type SerializerFactory } from "./serializers.ts";
+import {
+  decodeOptionsOf,
+  refuseForeign,
+  type ResultSerializer,
+  type SerializerOptions,
+} from "./serializers.ts";
 
 /**
  * kombu's `msgpack` serializer, for `resultSerializer: msgpackSerializer` (the main entry's
@@ -21,7 +26,7 @@ import { decodeOptionsOf, refuseForeign, type SerializerFactory } from "./serial
  * console.log((await backend.getTaskMeta("t1")).result); // [ 1, 2 ]
  * ```
  */
-export const msgpackSerializer: SerializerFactory = (options = {}) => {
+export function msgpackSerializer(options: SerializerOptions = {}): ResultSerializer {
   const decodeOptions = decodeOptionsOf(options);
   return {
     name: "msgpack",
@@ -32,4 +37,4 @@ export const msgpackSerializer: SerializerFactory = (options = {}) => {
       return decodeMsgpack(payload, decodeOptions);
     },
   };
-};
+}

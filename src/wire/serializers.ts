@@ -50,7 +50,7 @@ export type SerializerFactory = (options: SerializerOptions) => ResultSerializer
  * @param options The dialect and decoding settings.
  * @returns The serializer.
  */
-export const jsonSerializer: SerializerFactory = (options = {}) => {
+export function jsonSerializer(options: SerializerOptions = {}): ResultSerializer {
   const encodeOptions = { dialect: options.jsonDialect ?? "5.3" } as const;
   const decodeOptions = decodeOptionsOf(options);
   return {
@@ -62,7 +62,7 @@ export const jsonSerializer: SerializerFactory = (options = {}) => {
       return decodeKombuJson(payload, decodeOptions);
     },
   };
-};
+}
 
 /** The decoders' options from the serializer settings, checked once rather than per decode. */
 export function decodeOptionsOf(

@@ -225,10 +225,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
  *
  * @example From a URL and token, waiting over streaming SUBSCRIBE
  * ```ts ignore
- * import { httpDriver, RedisBackend } from "@taskmeta/celery-redis/edge";
+ * import { AsyncResult, httpDriver, RedisBackend } from "@taskmeta/celery-redis/edge";
  * const driver = httpDriver({ url: "https://eu1-x.upstash.io", token: "…", streaming: true });
  * await using backend = new RedisBackend(driver);
- * console.log(await backend.asyncResult("d9a5c1b4-…").get({ timeout: 10_000 }));
+ * console.log(await new AsyncResult("d9a5c1b4-…", backend).get({ timeout: 10_000 }));
  * ```
  */
 export function httpDriver(options: HttpDriverOptions = {}): HttpDriver {
