@@ -20,6 +20,13 @@ import { celeryPythons, requirement } from "./_env.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { until } from "./_time.ts";
 
+/** Every value of an async iterable (Array.fromAsync, which Node 20 lacks). */
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const values: T[] = [];
+  for await (const value of iterable) values.push(value);
+  return values;
+}
+
 let server: RedisServer;
 before(async () => {
   server = await startRedisServer();
@@ -93,14 +100,14 @@ test("getMany() yields a duplicate id once and never a state that is not ready",
 test("getMany() yields FAILURE as a meta; propagate: true throws the task's error", async () => {
   await using backend = createBackend("memory://");
   await backend.markAsFailure("gm-f", new RangeError("bad"));
-  const pairs = await Array.fromAsync(getMany(backend, ["gm-f"]));
+  const pairs = await collect(getMany(backend, ["gm-f"]));
   assert.equal(pairs.length, 1);
   const [id, meta] = pairs[0]!;
   assert.equal(id, "gm-f");
   assert.equal(meta.status, "FAILURE");
   assert.ok(meta.result instanceof TaskError && meta.result.name === "RangeError");
   await assert.rejects(
-    Array.fromAsync(getMany(backend, ["gm-f"], { propagate: true })),
+    collect(getMany(backend, ["gm-f"], { propagate: true })),
     (error) => error instanceof TaskError && error.name === "RangeError",
   );
 });
@@ -165,7 +172,7 @@ test("getMany() refuses bad ids and timeouts before any I/O", async () => {
   assert.throws(() => getMany(watched, [42 as never]), TypeError);
   assert.throws(() => getMany(watched, ["gm-1"], { timeout: -1 }), RangeError);
   assert.throws(() => getMany(watched, ["gm-1"], { timeout: "1" as never }), TypeError);
-  assert.deepEqual(await Array.fromAsync(getMany(watched, [])), []);
+  assert.deepEqual(await collect(getMany(watched, [])), []);
   assert.equal(commands, 0);
 });
 

@@ -69,7 +69,10 @@ test("every hostile payload read with getTaskMeta in a child with a 256 MB heap 
   const done = lines.at(-1)!;
   assert.equal(done.done, true);
   if (isBun) {
-    assert.ok(done.maxRssMB! < HEAP_MB, `Bun's peak RSS ${done.maxRssMB} MB`);
+    // RSS is the whole process (runtime, code, GC slack), not a heap: locally ~205 MB, up to 318 MB
+    // seen under CI load while the collector lags. The hard 256 MB cap is proven on Deno and Node;
+    // here the bound only catches a decoder that allocates by declared sizes (GBs, as before).
+    assert.ok(done.maxRssMB! < 2 * HEAP_MB, `Bun's peak RSS ${done.maxRssMB} MB`);
   }
 });
 

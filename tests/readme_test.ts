@@ -15,6 +15,8 @@ const readme = readFileSync(join(projectRoot, "README.md"), "utf8");
 const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 const entry = (file: string) => pathToFileURL(join(projectRoot, file)).href;
 const dir = mkdtempSync(join(tmpdir(), "readme-"));
+// ES modules (top-level await) for tsx on Node too, which reads the nearest package.json.
+writeFileSync(join(dir, "package.json"), '{ "type": "module" }\n');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The package's specifiers, as a user writes them, pointed at the files they publish. */

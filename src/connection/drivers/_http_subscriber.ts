@@ -420,6 +420,10 @@ export class HttpSubscriber implements Subscriber {
       this.#streams.delete(stream);
       stream.close();
     }
+    // A message published before the fresh streams were confirmed may still have been in flight
+    // on a stream just closed: the channels that moved over are read once (one MGET).
+    const moved = channels.filter((channel) => old.some((stream) => stream.channels.has(channel)));
+    void this.#readOnce(moved).catch(() => {});
     return channels;
   }
 
