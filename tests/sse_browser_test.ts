@@ -124,7 +124,7 @@ before(async () => {
   siteUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
   const endpoint = await launchChromium();
   const playwright = await import(
-    "Bun" in globalThis ? "playwright-core" : "npm:playwright-core@1.65.1"
+    "Deno" in globalThis ? "npm:playwright-core@1.65.1" : "playwright-core"
   );
   browser = await playwright.chromium.connectOverCDP(endpoint);
 });

@@ -192,3 +192,9 @@ test("parse errors quote a piece of the URL only when it cannot be part of the p
     (e: unknown) => e instanceof TypeError && !e.message.includes("'abc'"),
   );
 });
+
+test("maskUrl() of a URL Celery's parser refuses masks it without recursing into asUri()", () => {
+  // The NFKC host check fails inside as_uri(); masking must not call asUri() again for the message.
+  assert.equal(maskUrl("redis://:hunter2@ｈ℀ost/0"), "redis://**@ｈ℀ost/0");
+  assert.throws(() => asUri("redis://:hunter2@ｈ℀ost/0"), /Invalid Redis URL redis:\/\/\*\*@/);
+});

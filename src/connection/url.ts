@@ -209,11 +209,7 @@ export function asUri(url: string, includePassword = false): string {
   const { backend, url: inner } = celeryBackendOf(url);
   if (includePassword) return inner;
   try {
-    const chunks = backend === "SentinelBackend" ? inner.split(";") : [inner];
-    return chunks.map((chunk) => {
-      const masked = sanitizeUrl(chunk);
-      return masked.endsWith(":///") ? masked.slice(0, -1) : masked;
-    }).join(";");
+    return maskedChunks(inner, backend);
   } catch (error) {
     if (error instanceof UrlError) {
       throw new TypeError(`Invalid Redis URL ${maskUrl(url)}: ${urlErrorMessage(url, error)}`);
@@ -243,12 +239,25 @@ export function maskUrl(url: string, includePassword = false): string {
   if (!looksClean(url)) return redactUrl(url);
   const scheme = url.slice(0, url.indexOf("://"));
   try {
-    if (/^(redis|rediss|sentinel)(\+|$)/.test(scheme)) return asUri(url);
+    // Not asUri(): its error message masks the URL with this function, which would recurse.
+    if (/^(redis|rediss|sentinel)(\+|$)/.test(scheme)) {
+      const { backend, url: inner } = celeryBackendOf(url);
+      return maskedChunks(inner, backend);
+    }
     const masked = sanitizeUrl(url);
     return masked.endsWith(":///") ? masked.slice(0, -1) : masked;
   } catch {
     return redactUrl(url);
   }
+}
+
+/** Celery's `as_uri()` of a URL already stripped of `redis+`; throws `UrlError` when unparsable. */
+function maskedChunks(inner: string, backend: RedisUrlParams["backend"]): string {
+  const chunks = backend === "SentinelBackend" ? inner.split(";") : [inner];
+  return chunks.map((chunk) => {
+    const masked = sanitizeUrl(chunk);
+    return masked.endsWith(":///") ? masked.slice(0, -1) : masked;
+  }).join(";");
 }
 
 // ---------------------------------------------------------------------------------------------
