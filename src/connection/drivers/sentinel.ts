@@ -373,7 +373,17 @@ class SentinelDriverImpl implements SentinelDriver {
 
   async #confirmed<T>(op: (connection: PinnedConnection) => Promise<T>): Promise<T> {
     const needed = await this.#replicasNeeded();
-    if (needed === 0) return await this.#master.withConnection(op);
+    if (needed === 0) {
+      // No healthy replica to WAIT for — as right after a promotion, while this driver may still
+      // write to the old master: the write stands only if the sentinels still name this master.
+      let address = "";
+      const value = await this.#master.withConnection((c) => {
+        address = c.address;
+        return op(c);
+      });
+      await this.#confirmShortfall(address, 0, 0);
+      return value;
+    }
     // The write and its WAIT go out together on one connection (WAIT counts that connection's
     // writes).
     const [result, acked, connection] = this.#master.withConnection((c) =>
