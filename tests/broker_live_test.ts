@@ -206,7 +206,10 @@ for (const version of celeryVersions) {
     const done: [number, number][] = [];
     for (const result of sent) {
       const value = await result.get({ timeout: 30_000 }) as number;
-      done.push([value, (await result.dateDone())!.getTime()]);
+      // Microseconds count: tasks finishing within one millisecond would tie on getTime().
+      const at = (await result.dateDone())!;
+      const micro = "microsecond" in at ? (at as { microsecond: number }).microsecond % 1000 : 0;
+      done.push([value, at.getTime() * 1000 + micro]);
     }
     const order = done.slice().sort((a, b) => a[1] - b[1]).map(([value]) => value);
     assert.deepEqual(order, [0, 0, 6, 9, 9]);
