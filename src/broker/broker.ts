@@ -65,6 +65,42 @@ export interface BrokerOptions {
   now?: (() => Date) | undefined;
 }
 
+/**
+ * Splits a factory's options into the broker's settings and the rest (the connection's).
+ * @param options The factory's options.
+ * @returns The broker's settings and the connection's options.
+ */
+export function splitBrokerOptions<T extends BrokerOptions>(
+  options: T,
+): { broker: BrokerOptions; connection: Omit<T, keyof BrokerOptions> } {
+  const {
+    backend,
+    db,
+    defaultQueue,
+    routes,
+    serializer,
+    celeryVersion,
+    publishRetryPolicy,
+    onConnectionError,
+    origin,
+    now,
+    ...connection
+  } = options;
+  const broker = {
+    backend,
+    db,
+    defaultQueue,
+    routes,
+    serializer,
+    celeryVersion,
+    publishRetryPolicy,
+    onConnectionError,
+    origin,
+    now,
+  };
+  return { broker, connection };
+}
+
 /** Options of {@linkcode Broker.revoke}, as `app.control.revoke` takes them. */
 export interface RevokeOptions {
   /** Also kill the task if it is running (needs the prefork pool). @default {false} */

@@ -7,7 +7,7 @@
  */
 import { createBackend, type CreateBackendOptions } from "../backend/create_backend.ts";
 import { parseRedisUrl } from "../connection/url.ts";
-import { Broker, type BrokerOptions } from "./broker.ts";
+import { Broker, type BrokerOptions, splitBrokerOptions } from "./broker.ts";
 
 /** Options of {@linkcode createBroker}: the broker's settings and the connection's. */
 export type CreateBrokerOptions =
@@ -23,32 +23,9 @@ export type CreateBrokerOptions =
  * @throws {TypeError} for a malformed or unsupported URL (the message hides passwords).
  */
 export function createBroker(url: string, options: CreateBrokerOptions = {}): Broker {
-  const {
-    backend,
-    db,
-    defaultQueue,
-    routes,
-    serializer,
-    celeryVersion,
-    publishRetryPolicy,
-    onConnectionError,
-    origin,
-    now,
-    ...connection
-  } = options;
+  const { broker, connection } = splitBrokerOptions(options);
   const carrier = createBackend(url, connection);
   const scheme = url.split("://", 1)[0]!.split("+", 1)[0];
   const urlDb = scheme === "redis" || scheme === "rediss" ? parseRedisUrl(url).db : 0;
-  return new Broker(carrier.driver, {
-    backend,
-    db: db ?? urlDb,
-    defaultQueue,
-    routes,
-    serializer,
-    celeryVersion,
-    publishRetryPolicy,
-    onConnectionError,
-    origin,
-    now,
-  });
+  return new Broker(carrier.driver, { ...broker, db: broker.db ?? urlDb });
 }

@@ -9,7 +9,7 @@ import {
   createEdgeBackend,
   type CreateEdgeBackendOptions,
 } from "../backend/create_edge_backend.ts";
-import { Broker, type BrokerOptions } from "./broker.ts";
+import { Broker, type BrokerOptions, splitBrokerOptions } from "./broker.ts";
 
 /** Options of {@linkcode createEdgeBroker}: the broker's settings and the connection's. */
 export type CreateEdgeBrokerOptions =
@@ -26,30 +26,7 @@ export function createEdgeBroker(
   url?: string,
   options: CreateEdgeBrokerOptions = {},
 ): Broker {
-  const {
-    backend,
-    db,
-    defaultQueue,
-    routes,
-    serializer,
-    celeryVersion,
-    publishRetryPolicy,
-    onConnectionError,
-    origin,
-    now,
-    ...connection
-  } = options;
+  const { broker, connection } = splitBrokerOptions(options);
   const carrier = createEdgeBackend(url, connection);
-  return new Broker(carrier.driver, {
-    backend,
-    db,
-    defaultQueue,
-    routes,
-    serializer,
-    celeryVersion,
-    publishRetryPolicy,
-    onConnectionError,
-    origin,
-    now,
-  });
+  return new Broker(carrier.driver, broker);
 }
