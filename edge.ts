@@ -28,8 +28,8 @@
  *
  * @example Store and read through the in-memory driver
  * ```ts
- * import { createBackend } from "./edge.ts";
- * await using backend = createBackend("memory://");
+ * import { createBackend, memoryDriver } from "./edge.ts";
+ * await using backend = createBackend(undefined, { driver: memoryDriver() });
  * await backend.markAsDone("t1", { total: 42 });
  * console.log((await backend.getTaskMeta("t1")).result); // { total: 42 }
  * ```

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createBackend, httpDriver, RedisReplyError, sentinelDriver, tcpDriver } from "../mod.ts";
-import { createBackend as createEdgeBackend } from "../edge.ts";
+import { createBackend as createEdgeBackend, memoryDriver as edgeMemoryDriver } from "../edge.ts";
 import { RedisConnectionError } from "../src/errors.ts";
 import { freePort, startRedisServer } from "./_redis_server.ts";
 import { redisServerBin, requirement } from "./_env.ts";
@@ -145,6 +145,19 @@ test("a REST URL without a token shows the https://:TOKEN@host form, the option 
   const fromOption = httpDriver({ url: "https://eu1-x.upstash.io", token: TOKEN });
   assert.equal(fromUrl.url, "https://eu1-x.upstash.io");
   assert.equal(fromOption.url, "https://eu1-x.upstash.io");
+});
+
+test("the edge createBackend() refuses memory:// and names the driver option that replaces it", async () => {
+  assert.throws(() => createEdgeBackend("memory://"), (error: Error) => {
+    assert.ok(error instanceof TypeError, error.name);
+    assert.match(error.message, /^memory:\/\/ is not a URL the edge createBackend\(\) opens: /);
+    assert.ok(error.message.includes("{ driver: memoryDriver() }"), error.message);
+    return true;
+  });
+  // The form it names works.
+  await using backend = createEdgeBackend(undefined, { driver: edgeMemoryDriver() });
+  await backend.markAsDone("t1", 42);
+  assert.equal((await backend.getTaskMeta("t1")).result, 42);
 });
 
 test("a refused timeout says TypeScript takes milliseconds and the URL/Celery settings seconds", () => {

@@ -89,7 +89,7 @@ const esbuild = process.env.ESBUILD ?? join(projectRoot, "node_modules/.bin/esbu
 const noEsbuild = requirement(existsSync(esbuild), `esbuild (npm install), at ${esbuild}`);
 
 test(
-  "a Worker reading and waiting through the edge entry bundles no canvas, msgpack, SSE, Sentinel or URL parser",
+  "a Worker reading and waiting through the edge entry bundles no canvas, msgpack, SSE, Sentinel, URL parser or in-memory driver",
   { skip: noEsbuild },
   () => {
     const dir = mkdtempSync(join(tmpdir(), "layers-"));
@@ -149,6 +149,7 @@ export default {
           "backend/sentinel_backend.ts",
           "connection/url.ts",
           "connection/drivers/tcp.ts",
+          "connection/drivers/memory.ts",
         ].filter(bundled).map((path) => join(src, path)),
       ];
       assert.deepEqual(forbidden.map((path) => relative(projectRoot, path)), []);

@@ -1,12 +1,13 @@
 /**
  * `createBackend()` for edge runtimes: the same call as the main entry point's, for the URLs
- * that need no TCP socket (`https://`, `http://`, `memory://`). It does not load the TCP driver.
+ * that need no TCP socket (`https://`, `http://`). It loads neither the TCP driver nor the
+ * in-memory one (a Worker that reads and waits would carry 20 KiB of a driver it never uses):
+ * pass `{ driver: memoryDriver() }` for an in-memory backend at the edge.
  *
  * @module
  */
 import { RedisBackend, type RedisBackendOptions } from "./redis_backend.ts";
 import type { RedisDriver } from "../connection/driver.ts";
-import { memoryDriver } from "../connection/drivers/memory.ts";
 import { httpDriver, httpDriverFromUrl, type HttpUrlOptions } from "../connection/drivers/http.ts";
 import { redactUrl, schemeOf } from "../connection/redact_url.ts";
 
@@ -17,24 +18,26 @@ export interface CreateEdgeBackendOptions extends RedisBackendOptions, HttpUrlOp
 }
 
 /**
- * Creates a backend for an Upstash-compatible REST URL (or `memory://`), without loading the TCP
- * driver:
+ * Creates a backend for an Upstash-compatible REST URL, without loading the TCP or in-memory
+ * drivers:
  * - `https://host` or `http://host` (a local server): the HTTP driver, with `token` from the
  *   options, the URL's password, or the environment;
  * - no URL: the HTTP driver from the environment (`UPSTASH_REDIS_REST_URL`/`_TOKEN`, or
  *   `KV_REST_API_URL`/`_TOKEN`; on Cloudflare pass the Worker's bindings as `env`);
- * - `memory://`: the in-memory driver.
+ * - `{ driver }`: that driver (`memoryDriver()` for tests and local use; `memory://` is refused
+ *   here so that the in-memory driver stays out of bundles that do not import it).
  *
- * @param url The REST URL, or `memory://`, or nothing to read the environment.
+ * @param url The REST URL, or nothing to read the environment.
  * @param options Celery settings and HTTP driver settings (`token`, `env`, `streaming`, …;
  * `requestTimeout` in milliseconds, `resultExpires` in seconds as in Celery).
  * @returns A backend that owns its driver.
- * @throws {TypeError} for `redis://` and other schemes that need a TCP socket, or a missing token.
+ * @throws {TypeError} for `redis://` and other schemes that need a TCP socket, for `memory://`,
+ * or a missing token.
  *
  * @example
  * ```ts
- * import { createBackend } from "../../edge.ts";
- * await using backend = createBackend("memory://");
+ * import { createBackend, memoryDriver } from "../../edge.ts";
+ * await using backend = createBackend(undefined, { driver: memoryDriver() });
  * await backend.markAsDone("t1", 1);
  * console.log((await backend.getTaskMeta("t1")).status); // SUCCESS
  * ```
@@ -66,12 +69,17 @@ export function createEdgeBackend(
   };
   if (url === undefined) return new RedisBackend(httpDriver(http), settings);
   const scheme = schemeOf(url);
-  if (scheme === "memory") return new RedisBackend(memoryDriver(), settings);
+  if (scheme === "memory") {
+    throw new TypeError(
+      "memory:// is not a URL the edge createBackend() opens: pass { driver: memoryDriver() } " +
+        "(imported from the edge entry point), so that Workers that do not use it do not bundle it",
+    );
+  }
   if (scheme === "https" || scheme === "http") {
     return new RedisBackend(httpDriverFromUrl(url, http), settings);
   }
   throw new TypeError(
     `Unsupported result backend URL at the edge ${redactUrl(url)}: expected https:// (an ` +
-      "Upstash-compatible REST URL) or memory://; redis:// needs TCP (import the main entry point)",
+      "Upstash-compatible REST URL) or { driver }; redis:// needs TCP (import the main entry point)",
   );
 }

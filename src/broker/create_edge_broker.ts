@@ -1,6 +1,6 @@
 /**
- * `createBroker()` of the edge entry point: a {@linkcode Broker} over Upstash's REST API (or
- * `memory://`), from a URL or the `UPSTASH_REDIS_REST_URL`/`_TOKEN` environment bindings, connected
+ * `createBroker()` of the edge entry point: a {@linkcode Broker} over Upstash's REST API (or a
+ * given `driver`, such as `memoryDriver()`), from a URL or the `UPSTASH_REDIS_REST_URL`/`_TOKEN` environment bindings, connected
  * as the edge `createBackend()` connects.
  *
  * @module
@@ -17,7 +17,7 @@ export type CreateEdgeBrokerOptions =
   & Omit<CreateEdgeBackendOptions, keyof BrokerOptions | "consumer">;
 
 /**
- * Creates a broker for an Upstash REST URL (`https://…`), `memory://`, or the environment.
+ * Creates a broker for an Upstash REST URL (`https://…`), the environment, or `{ driver }`.
  * @param url The REST URL; `undefined` reads `env` as the edge `createBackend()` does.
  * @param options Broker settings and the HTTP connection's options.
  * @returns A broker that owns its connection.
