@@ -54,7 +54,7 @@ export { ResultConsumer } from "./src/results/consumer/result_consumer.ts";
 export type { ResultConsumerOptions } from "./src/results/consumer/result_consumer.ts";
 export { PollingConsumer } from "./src/results/consumer/polling_consumer.ts";
 export type { PollingConsumerOptions } from "./src/results/consumer/polling_consumer.ts";
-export type { ResultWaiter, WaitOptions } from "./src/results/consumer/waiters.ts";
+export type { ReadyMapper, ResultWaiter, WaitOptions } from "./src/results/consumer/waiters.ts";
 export { consumerFor } from "./src/results/consumer/consumer_for.ts";
 export { DEFAULT_RETRY_POLICY, ensure, retryDelayMs } from "./src/connection/retry.ts";
 export type { EnsureOptions, RetryPolicy } from "./src/connection/retry.ts";

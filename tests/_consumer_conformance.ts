@@ -107,6 +107,33 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
     },
   );
 
+  test(
+    named("pending get()s of one task settle each by its own propagate, then read the cache"),
+    async () => {
+      await using backend = await backendWith();
+      const result = new AsyncResult("w3p", backend);
+      const propagating = result.get({ timeout: 5000 });
+      const returning = result.get({ timeout: 5000, propagate: false });
+      const mapped = consumerFor(backend).waitThen("w3p", {}, (target: string[], meta) => {
+        throw new Error(`${target.join("")} ${meta.status}`);
+      }, ["map", "ped"]);
+      await watching(backend, ["w3p"]);
+      await backend.markAsFailure("w3p", new TaskError("ValueError", ["bad"], "builtins"));
+      await assert.rejects(
+        propagating,
+        (e: unknown) => e instanceof TaskError && e.message === "bad",
+      );
+      const returned = await returning;
+      assert.ok(returned instanceof TaskError && returned.message === "bad");
+      await assert.rejects(mapped, { message: "mapped FAILURE" });
+      // The ready meta is cached: no read, no wait (the store is emptied behind its back).
+      await backend.forget("w3p");
+      assert.equal(await result.state(), "FAILURE");
+      await assert.rejects(result.get(), (e: unknown) => e instanceof TaskError);
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
+
   test(named("forget() stops waits on the task and releases its channel"), async () => {
     await using backend = await backendWith();
     const waiting = new AsyncResult("fg", backend).get();

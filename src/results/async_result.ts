@@ -62,8 +62,6 @@ export class AsyncResult {
    */
   readonly parent: GroupMember | null;
   #cache: TaskMeta | undefined;
-  /** The children built from the cached meta, so repeated calls give the same objects. */
-  #children: readonly GroupMember[] | null | undefined;
 
   /**
    * Creates a handle on a task's result (nothing is read until asked).
@@ -94,16 +92,29 @@ export class AsyncResult {
    */
   get(options: GetOptions = {}): Promise<unknown> {
     const { timeout, signal, onMessage, propagate = true } = options;
-    // Not an async function: a suspended frame per pending wait would cost memory at scale.
     if (this.#cache) return settled(this.#cache, propagate);
-    return consumerFor(this.backend).wait(this.id, {
-      signal,
-      timeout,
-      onMessage,
-    }).then((meta) => {
-      this.#cache = meta;
-      return settled(meta, propagate);
-    });
+    // Neither an async function nor a `then`: a suspended frame, or a closure and a derived
+    // promise, per pending wait would cost memory at scale; the consumer settles the promise
+    // with the result itself.
+    return consumerFor(this.backend).waitThen(
+      this.id,
+      { signal, timeout, onMessage },
+      propagate ? AsyncResult.#readyResult : AsyncResult.#readyResultUnpropagated,
+      this,
+    );
+  }
+
+  /** What `get()` settles with on a ready meta: the result, or the task's error thrown. */
+  static #readyResult(result: AsyncResult, meta: TaskMeta): unknown {
+    result.#cache = meta;
+    if (PROPAGATE_STATES.has(meta.status)) throw propagatedError(meta);
+    return meta.result;
+  }
+
+  /** `get({ propagate: false })`'s: the result, the task's error included. */
+  static #readyResultUnpropagated(result: AsyncResult, meta: TaskMeta): unknown {
+    result.#cache = meta;
+    return meta.result;
   }
 
   /**
@@ -191,8 +202,12 @@ export class AsyncResult {
   async children(): Promise<readonly GroupMember[] | null> {
     const meta = await this.getMeta();
     if (meta !== this.#cache) return childrenOf(meta, this.backend);
-    if (this.#children === undefined) this.#children = childrenOf(meta, this.backend);
-    return this.#children;
+    let children = childrenOfCachedMeta.get(meta);
+    if (children === undefined) {
+      children = childrenOf(meta, this.backend);
+      childrenOfCachedMeta.set(meta, children);
+    }
+    return children;
   }
 
   /**
@@ -264,7 +279,6 @@ export class AsyncResult {
    */
   async forget(): Promise<void> {
     this.#cache = undefined;
-    this.#children = undefined;
     await this.parent?.forget();
     await this.backend.forget(this.id);
   }
@@ -466,6 +480,12 @@ function settled(meta: TaskMeta, propagate: boolean): Promise<unknown> {
   if (propagate && PROPAGATE_STATES.has(meta.status)) return Promise.reject(propagatedError(meta));
   return Promise.resolve(meta.result);
 }
+
+/**
+ * The children built from a cached meta, so repeated calls give the same objects. Kept beside the
+ * meta rather than in a field of every `AsyncResult`: 100,000 pending `get()`s hold theirs.
+ */
+const childrenOfCachedMeta = new WeakMap<TaskMeta, readonly GroupMember[] | null>();
 
 function checkParent(parent: GroupMember | null): GroupMember | null {
   if (parent === null || parent instanceof AsyncResult || parent instanceof GroupResult) {

@@ -8,7 +8,7 @@ import type { RedisBackend } from "../../backend/redis_backend.ts";
 import { BackendClosedError, CeleryBackendError } from "../../errors.ts";
 import type { TaskMeta } from "../../wire/meta.ts";
 import { abortableSleep, isUnrecoverableError } from "../../connection/retry.ts";
-import { type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
+import { type ReadyMapper, type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
 import type { PollingConsumerOptions } from "../../backend/consumer_options.ts";
 
 export type { PollingConsumerOptions } from "../../backend/consumer_options.ts";
@@ -72,10 +72,20 @@ export class PollingConsumer implements ResultWaiter {
 
   /** Resolves with the task's meta once it is ready. The first read happens at once. */
   wait(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
+    return this.waitThen(taskId, options, undefined, undefined) as Promise<TaskMeta>;
+  }
+
+  /** Waits as {@linkcode PollingConsumer.wait} does, then settles with `ready(target, meta)`. */
+  waitThen<T>(
+    taskId: string,
+    options: WaitOptions,
+    ready: ReadyMapper<T> | undefined,
+    target: T,
+  ): Promise<unknown> {
     if (this.#stop.signal.aborted) {
       return Promise.reject(new BackendClosedError("The consumer has been stopped"));
     }
-    return this.#waiters.add(taskId, options);
+    return this.#waiters.addThen(taskId, options, ready, target);
   }
 
   /** Stops waiting on a task. */

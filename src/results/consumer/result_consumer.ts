@@ -12,7 +12,7 @@ import type { Subscriber } from "../../connection/driver.ts";
 import { BackendClosedError, CeleryBackendError } from "../../errors.ts";
 import type { TaskMeta } from "../../wire/meta.ts";
 import { ensure, isUnrecoverableError } from "../../connection/retry.ts";
-import { type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
+import { type ReadyMapper, type ResultWaiter, Waiters, type WaitOptions } from "./waiters.ts";
 import type { ResultConsumerOptions } from "../../backend/consumer_options.ts";
 
 export type { ResultConsumerOptions } from "../../backend/consumer_options.ts";
@@ -80,12 +80,22 @@ export class ResultConsumer implements ResultWaiter {
    * current value (one MGET for every wait started in the same tick).
    */
   wait(taskId: string, options: WaitOptions = {}): Promise<TaskMeta> {
+    return this.waitThen(taskId, options, undefined, undefined) as Promise<TaskMeta>;
+  }
+
+  /** Waits as {@linkcode ResultConsumer.wait} does, then settles with `ready(target, meta)`. */
+  waitThen<T>(
+    taskId: string,
+    options: WaitOptions,
+    ready: ReadyMapper<T> | undefined,
+    target: T,
+  ): Promise<unknown> {
     if (this.#stopped) {
       return Promise.reject(new BackendClosedError("The consumer has been stopped"));
     }
     const key = this.#backend.keys.task(taskId);
     if (this.#subscribed.has(key) && !this.#waiters.has(key)) this.#reread.add(key);
-    return this.#waiters.add(taskId, options);
+    return this.#waiters.addThen(taskId, options, ready, target);
   }
 
   /** Subscribes to a task's channel without waiting (Celery's `consume_from`). */
