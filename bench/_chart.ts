@@ -7,7 +7,7 @@ const LEFT = 110; // the runtime column
 const RIGHT = 200; // room for the value and goal text
 const BAR = 16;
 const PANEL_GAP = 14;
-const COLORS: Record<string, string> = { Deno: "#2b7bb9", Bun: "#c9772f" };
+const COLORS: Record<string, string> = { Deno: "#2b7bb9", Bun: "#c9772f", Node: "#4c8c3a" };
 /** Panel titles for rows whose peer differs by runtime (each bar names its own goal). */
 const TITLES: Record<string, string> = {
   get:

@@ -74,20 +74,24 @@ export async function heapAfterGc(): Promise<number> {
 }
 
 /**
- * Under Deno without `--expose-gc`, re-runs this script with it (the output is passed through).
- * Returns `true` when the caller should exit (the child did the work).
+ * Under Deno or Node without `--expose-gc`, re-runs this script with it (the output is passed
+ * through). Returns `true` when the caller should exit (the child did the work).
  */
 export async function reexecWithGcIfNeeded(
   scriptUrl: string,
 ): Promise<boolean> {
-  if (!deno || typeof (globalThis as { gc?: unknown }).gc === "function") {
+  if (bun || typeof (globalThis as { gc?: unknown }).gc === "function") {
     return false;
   }
   if (process.env.BENCH_NO_REEXEC === "1") return false;
   const script = fileURLToPath(scriptUrl);
+  const args = process.argv.slice(2);
   const child = spawn(
-    deno.execPath(),
-    ["run", "-A", "--v8-flags=--expose-gc", script, ...process.argv.slice(2)],
+    deno ? deno.execPath() : process.execPath,
+    deno
+      ? ["run", "-A", "--v8-flags=--expose-gc", script, ...args]
+      // Node: its own flags (such as `--import tsx`) again, plus --expose-gc.
+      : [...process.execArgv, "--expose-gc", script, ...args],
     { stdio: "inherit", env: { ...process.env, BENCH_NO_REEXEC: "1" } },
   );
   const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
@@ -290,7 +294,10 @@ export function resultFor(i: number): unknown {
 
 /** `n` task ids (uuid4 text, as Celery uses). */
 export function taskIds(n: number): string[] {
-  return Array.from({ length: n }, () => crypto.randomUUID());
+  // Copied into flat strings: Node's randomUUID() returns a tree of ~20 concatenated pieces
+  // (~350 B), which V8 flattens on first use, so heap readings taken before and after would
+  // differ by the trees.
+  return Array.from({ length: n }, () => JSON.parse(`"${crypto.randomUUID()}"`) as string);
 }
 
 /**

@@ -8,10 +8,10 @@ import { renderChart } from "./_chart.ts";
 import type { SpeedResults } from "./_speed_results.ts";
 import { benchDir } from "./_util.ts";
 
-/** The saved runs, Deno first, then Bun. */
+/** The saved runs: Deno, Bun, then Node. */
 export function savedRuns(): SpeedResults[] {
   const runs: SpeedResults[] = [];
-  for (const name of ["deno", "bun"]) {
+  for (const name of ["deno", "bun", "node"]) {
     const file = join(benchDir, "results", `${name}.json`);
     if (existsSync(file)) {
       runs.push(JSON.parse(readFileSync(file, "utf8")) as SpeedResults);

@@ -13,6 +13,7 @@
 // Prints the table, writes bench/results/<runtime>.json and redraws bench/results/speed.svg.
 //
 //   deno run -A bench/speed.ts       bun bench/speed.ts
+//   node --import tsx bench/speed.ts (ioredis is Node's peer too; re-runs itself with --expose-gc)
 //   options: --rounds 7 --warmup 2 --n 10000 --samples 400 --waiters 100000
 //            --only reads,latency,memory,bundle (a partial run prints, but saves nothing)
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -46,6 +47,7 @@ import { writeChart } from "./chart.ts";
 import {
   benchDir,
   bun,
+  deno,
   flag,
   fmt,
   heapAfterGc,
@@ -508,7 +510,7 @@ console.log();
 for (const note of notes) console.log(`- ${note}`);
 if (ONLY !== undefined) process.exit(0);
 mkdirSync(join(benchDir, "results"), { recursive: true });
-const file = join(benchDir, "results", `${isBun ? "bun" : "deno"}.json`);
+const file = join(benchDir, "results", `${isBun ? "bun" : deno ? "deno" : "node"}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwrote ${file} and ${writeChart()}`);
 process.exit(0);
