@@ -362,15 +362,19 @@ export class Waiters {
   #released(): void {
     if (this.#releaseQueued) return;
     this.#releaseQueued = true;
-    setTimeout(() => {
-      this.#releaseQueued = false;
-      const stale = this.#staleDeadlines;
-      this.#staleDeadlines = [];
-      for (const deadline of stale) this.#deadlines.cancel(deadline);
-      this.#releaseProcess();
-      this.#onChange(false);
-    }, 0);
+    // Armed from a microtask, queued after the reactions of the promises just settled: arming a
+    // timer costs 3–5 µs on Deno, which would otherwise come before the waiter hears its result.
+    queueMicrotask(() => setTimeout(this.#release, 0));
   }
+
+  readonly #release = (): void => {
+    this.#releaseQueued = false;
+    const stale = this.#staleDeadlines;
+    this.#staleDeadlines = [];
+    for (const deadline of stale) this.#deadlines.cancel(deadline);
+    this.#releaseProcess();
+    this.#onChange(false);
+  };
 
   #releaseProcess(): void {
     if (this.#pending.size > 0 || this.#keepAlive === undefined) return;
