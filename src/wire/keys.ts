@@ -63,6 +63,13 @@ export class KeyBuilder {
   }
 }
 
+/** `String.prototype.isWellFormed` (ES2024), typed here for older TypeScript libs. */
+interface WellFormedString {
+  isWellFormed(): boolean;
+}
+const hasIsWellFormed = typeof (String.prototype as Partial<WellFormedString>).isWellFormed ===
+  "function";
+
 // A high surrogate not followed by a low one, or a low one not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -84,6 +91,9 @@ export function checkId(id: string, what = "task_id"): string {
   // "celery-task-meta-". We always refuse, since a key without an id can only be a mistake.
   if (typeof id !== "string") throw new TypeError(`${what} must be a string, got ${typeof id}`);
   if (id.length === 0) throw new TypeError(`${what} must not be empty`);
+  // isWellFormed() (where the runtime has it) answers the common case without the regex, which
+  // cost ~50 ns per id on Bun; the regex then finds the surrogate to name.
+  if (hasIsWellFormed && (id as WellFormedString).isWellFormed()) return id;
   const at = id.search(LONE_SURROGATE);
   if (at !== -1) {
     const unit = id.charCodeAt(at).toString(16).toUpperCase();

@@ -621,16 +621,17 @@ function walk(v: object, markers: boolean, depth: number): unknown {
 }
 
 /**
- * Whether every number in a JSON.parse result is what the exact parser gives (see
- * {@linkcode inexactNumber}). Only for values whose nesting is known to be shallow.
+ * Whether a JSON.parse result holds no object with a `__type__` key (no possible kombu marker)
+ * and every number is what the exact parser gives (see {@linkcode inexactNumber}). Only for
+ * values whose nesting is known to be shallow.
  */
-function numbersExact(v: object): boolean {
+function plainAndExact(v: object): boolean {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const item: unknown = v[i];
       if (typeof item === "number") {
         if (inexactNumber(item)) return false;
-      } else if (item !== null && typeof item === "object" && !numbersExact(item)) {
+      } else if (item !== null && typeof item === "object" && !plainAndExact(item)) {
         return false;
       }
     }
@@ -638,10 +639,11 @@ function numbersExact(v: object): boolean {
   }
   const o = v as Record<string, unknown>;
   for (const key in o) {
+    if (key === "__type__") return false;
     const item = o[key];
     if (typeof item === "number") {
       if (inexactNumber(item)) return false;
-    } else if (item !== null && typeof item === "object" && !numbersExact(item)) {
+    } else if (item !== null && typeof item === "object" && !plainAndExact(item)) {
       return false;
     }
   }
@@ -732,15 +734,11 @@ export function decodeKombuJson(
     }
     if (typeof value === "object") {
       if (value === null) return value;
-      // The common case, a short payload with no marker: no limit can be exceeded (every
-      // container and item takes at least two characters) and nothing needs converting, so only
-      // the numbers are checked, by a walk with no bookkeeping.
-      if (
-        text.length <= 2 * limits.maxDepth && !mayHaveMarker(text)
-      ) {
-        if (numbersExact(value)) return value;
-        return new Parser(text, false, limits.maxDepth, limits.maxItems).parseDocument();
-      }
+      // The common case, a short payload: no limit can be exceeded (every container and item
+      // takes at least two characters), so a walk with no bookkeeping checks the numbers and
+      // that no object has a `__type__` key (however it was spelled: the walk sees parsed keys,
+      // so no scan of the text is needed); a payload it passes needs nothing converted.
+      if (text.length <= 2 * limits.maxDepth && plainAndExact(value)) return value;
       walkMaxDepth = limits.maxDepth;
       walkMaxItems = walkItemsLeft = limits.maxItems;
       let result: unknown;
