@@ -395,9 +395,16 @@ export class RedisBackend implements AsyncDisposable {
    * FAILURE and REVOKED the result is rebuilt into a {@linkcode TaskError}.
    * @throws {DecodeError} when the stored bytes are corrupt or not a Celery meta.
    */
-  async getTaskMeta(taskId: string): Promise<TaskMeta> {
-    const key = this.keys.task(taskId);
-    return this.metaFromPayload(taskId, asBytes(await this.#send(["GET", key])));
+  getTaskMeta(taskId: string): Promise<TaskMeta> {
+    // A then rather than an async function: the hottest read, where the suspended frame cost
+    // ~7% of a GET on Bun. A bad id still rejects rather than throws.
+    let key: string;
+    try {
+      key = this.keys.task(taskId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#send(["GET", key]).then((reply) => this.metaFromPayload(taskId, asBytes(reply)));
   }
 
   /**
