@@ -245,6 +245,20 @@ const MUTANTS: Mutant[] = [
     replacement: ``,
     tests: CONSUMER_TESTS,
   },
+  {
+    name: "get(): propagate ignored (a FAILURE is returned instead of thrown)",
+    file: "src/results/async_result.ts",
+    original: `propagate ? AsyncResult.#readyResult : AsyncResult.#readyResultUnpropagated`,
+    replacement: `AsyncResult.#readyResultUnpropagated`,
+    tests: CONSUMER_TESTS,
+  },
+  {
+    name: "kombu JSON fast path: no look for a __type__ key (markers left unconverted)",
+    file: "src/wire/serialization/kombu_json.ts",
+    original: `    if (key === "__type__") return false;\n`,
+    replacement: ``,
+    tests: ["tests/kombu_json_test.ts", "tests/payload_fuzz_test.ts"],
+  },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
