@@ -19,6 +19,7 @@
  * @module
  */
 import type {
+  RedisArg,
   RedisCommand,
   RedisDriver,
   RedisReply,
@@ -193,9 +194,15 @@ const READS = new Set([
   "WAIT",
 ]);
 
+function commandWord(arg: RedisArg | undefined): string {
+  if (arg === undefined) return "";
+  return (typeof arg === "string" ? arg : text(arg as RedisReply)).toUpperCase();
+}
+
 function isWrite(command: RedisCommand): boolean {
-  const name = command[0];
-  const upper = (typeof name === "string" ? name : text(name as RedisReply)).toUpperCase();
+  const upper = commandWord(command[0]);
+  // CONFIG GET reads the server's settings: nothing for a replica to confirm (CONFIG SET is a write).
+  if (upper === "CONFIG") return commandWord(command[1]) !== "GET";
   return !READS.has(upper);
 }
 
