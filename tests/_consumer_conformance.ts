@@ -117,15 +117,18 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
       const mapped = consumerFor(backend).waitThen("w3p", {}, (target: string[], meta) => {
         throw new Error(`${target.join("")} ${meta.status}`);
       }, ["map", "ped"]);
-      await watching(backend, ["w3p"]);
-      await backend.markAsFailure("w3p", new TaskError("ValueError", ["bad"], "builtins"));
-      await assert.rejects(
+      // Handlers attached now: the rejections come while the test is still storing.
+      const propagated = assert.rejects(
         propagating,
         (e: unknown) => e instanceof TaskError && e.message === "bad",
       );
+      const mappedRejects = assert.rejects(mapped, { message: "mapped FAILURE" });
+      await watching(backend, ["w3p"]);
+      await backend.markAsFailure("w3p", new TaskError("ValueError", ["bad"], "builtins"));
+      await propagated;
       const returned = await returning;
       assert.ok(returned instanceof TaskError && returned.message === "bad");
-      await assert.rejects(mapped, { message: "mapped FAILURE" });
+      await mappedRejects;
       // The ready meta is cached: no read, no wait (the store is emptied behind its back).
       await backend.forget("w3p");
       assert.equal(await result.state(), "FAILURE");
