@@ -71,7 +71,7 @@ async function launchChromium(): Promise<string> {
     `--user-data-dir=${profile}`,
     "--remote-debugging-port=0",
     "about:blank",
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  ], { stdio: ["ignore", "ignore", "pipe"], detached: true });
   return await new Promise((resolve, reject) => {
     let stderr = "";
     const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${stderr}`)), 30_000);
@@ -134,10 +134,12 @@ after(async () => {
   await browser?.close().catch(() => {});
   if (chromium && chromium.exitCode === null) {
     const exited = new Promise((r) => chromium!.once("exit", r));
-    chromium.kill("SIGKILL");
+    // The whole process group: a renderer or utility process outliving the browser process kept
+    // writing into the profile while it was being removed (ENOTEMPTY in CI).
+    process.kill(-chromium.pid!, "SIGKILL");
     await exited;
   }
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   await writer?.close();
   site?.closeAllConnections?.();
   await new Promise((r) => site?.close(r));
