@@ -259,6 +259,13 @@ const MUTANTS: Mutant[] = [
     replacement: ``,
     tests: ["tests/kombu_json_test.ts", "tests/payload_fuzz_test.ts"],
   },
+  {
+    name: "HTTP subscriber: no sweep after a replacement (given-up channels keep their stream)",
+    file: "src/connection/drivers/_http_subscriber.ts",
+    original: `    this.#sweep();\n    // A message published`,
+    replacement: `    // A message published`,
+    tests: ["tests/backend_http_test.ts"],
+  },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -136,6 +136,8 @@ export interface UpstashServer extends AsyncDisposable {
    * from it destroys the connection without an answer, like a network failure.
    */
   setHook(hook: ((path: string, body: unknown) => Promise<void> | void) | undefined): void;
+  /** Runs a hook before each stream subscribes its channels (e.g. to hold the confirmation). */
+  setSubscribeHook(hook: ((channels: string[]) => Promise<void> | void) | undefined): void;
   /**
    * For the next `count` command requests, runs the command and then drops the connection
    * without answering: a write applied whose answer was lost.
@@ -239,6 +241,7 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
   if (db !== 0) await main.call([["SELECT", db]]);
   let streaming = !options.noStreaming;
   let hook: ((path: string, body: unknown) => Promise<void> | void) | undefined;
+  let subscribeHook: ((channels: string[]) => Promise<void> | void) | undefined;
   let answersToDrop = 0;
   const requests: Record<string, number> = {};
   const commands: string[] = [];
@@ -271,7 +274,15 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     count("/subscribe");
     if (!streaming) return sendJson(res, 404, { error: "ERR streaming is not supported" });
     if (channels.length === 0) return sendJson(res, 400, { error: "ERR no channel given" });
+    // The client may give up while the connection opens or the hook holds it: listen first, so
+    // such a stream still ends (and no subscription is left behind on the redis-server).
+    let gone = false;
+    const leave = () => void (gone = true);
+    res.on("close", leave);
     const conn = await RespConnection.open(options.redisPort);
+    await subscribeHook?.(channels);
+    res.off("close", leave);
+    if (gone || res.destroyed || res.socket?.destroyed !== false) return conn.close();
     const stream = { res, conn };
     streams.add(stream);
     res.writeHead(200, {
@@ -433,6 +444,9 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     },
     setHook(next) {
       hook = next;
+    },
+    setSubscribeHook(next) {
+      subscribeHook = next;
     },
     dropAnswers(n: number) {
       answersToDrop = n;

@@ -23,7 +23,7 @@ import { createBackend as createMainBackend } from "../mod.ts";
 import { defineBackendConformance } from "./_backend_conformance.ts";
 import { defineChordConformance } from "./_chord_conformance.ts";
 import { defineConsumerConformance } from "./_consumer_conformance.ts";
-import { subscriberCounts } from "./_pubsub.ts";
+import { noChannelsLeft, subscriberCounts } from "./_pubsub.ts";
 import { until } from "./_time.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
@@ -253,6 +253,36 @@ test("httpDriver({ streaming }) keeps one stream for every channel, confirmed be
   await Promise.all(ids.map((id) => backend.markAsDone(id, id)));
   assert.deepEqual((await Promise.all(waits)).map((m) => m.result), ids);
   await until("no open stream", () => rest.openStreams === 0);
+});
+
+test("httpDriver({ streaming }) closes a replacement stream whose channels were given up while it opened", async () => {
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: { compactDelay: 10 } });
+  await using backend = new RedisBackend(driver);
+  const waitA = consumerFor(backend).wait("given-up-a");
+  const waitB = consumerFor(backend).wait("given-up-b");
+  await until("one open stream", () => rest.openStreams === 1);
+  // Hold the confirmation of the next stream: the one compaction opens for b alone.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let holding = false;
+  rest.setSubscribeHook(async () => {
+    holding = true;
+    await held;
+  });
+  try {
+    await backend.markAsDone("given-up-a", "a");
+    await waitA;
+    await until("the replacement stream for b", () => holding);
+    // b completes over the old stream while its replacement is still unconfirmed.
+    await backend.markAsDone("given-up-b", "b");
+    assert.equal((await waitB).result, "b");
+    await until("b given up (the old stream closed)", () => rest.openStreams === 0);
+  } finally {
+    release();
+    rest.setSubscribeHook(undefined);
+  }
+  await until("no open stream", () => rest.openStreams === 0);
+  assert.deepEqual(await noChannelsLeft(driver), []);
 });
 
 test("httpDriver({ streaming }) polls when the stream drops, then re-opens it", async () => {

@@ -321,6 +321,12 @@ export class HttpSubscriber implements Subscriber {
    */
   unsubscribe(channels: readonly string[]): Promise<void> {
     for (const channel of channels) this.#live.delete(channel);
+    this.#sweep();
+    return Promise.resolve();
+  }
+
+  /** Closes the streams carrying no wanted channel; compacts the ones carrying a few later. */
+  #sweep(): void {
     let partly = false;
     for (const stream of this.#streams) {
       const wanted = [...stream.channels].filter((c) => this.#live.has(c)).length;
@@ -337,7 +343,6 @@ export class HttpSubscriber implements Subscriber {
         void this.#locked(() => this.#compact()).catch(() => this.#recover());
       }, this.#compactDelay);
     }
-    return Promise.resolve();
   }
 
   /** Closes every stream and stops polling. Idempotent. */
@@ -420,6 +425,9 @@ export class HttpSubscriber implements Subscriber {
       this.#streams.delete(stream);
       stream.close();
     }
+    // Channels given up while the fresh streams were being confirmed: unsubscribe() could not
+    // see those streams yet (a stream of only such channels stayed open until close()).
+    this.#sweep();
     // A message published before the fresh streams were confirmed may still have been in flight
     // on a stream just closed: the channels that moved over are read once (one MGET).
     const moved = channels.filter((channel) => old.some((stream) => stream.channels.has(channel)));
