@@ -132,11 +132,17 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await browser?.close().catch(() => {});
-  if (chromium && chromium.exitCode === null) {
-    const exited = new Promise((r) => chromium!.once("exit", r));
+  if (chromium?.pid !== undefined) {
+    const exited = chromium.exitCode === null
+      ? new Promise((r) => chromium!.once("exit", r))
+      : undefined;
     // The whole process group: a renderer or utility process outliving the browser process kept
     // writing into the profile while it was being removed (ENOTEMPTY in CI).
-    process.kill(-chromium.pid!, "SIGKILL");
+    try {
+      process.kill(-chromium.pid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
     await exited;
   }
   if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
