@@ -125,6 +125,8 @@ export interface UpstashServer extends AsyncDisposable {
   readonly commands: string[];
   /** Streams currently open. */
   readonly openStreams: number;
+  /** Streams that have ended so far (closed by either side). */
+  readonly endedStreams: number;
   /** Resets the request counters and the command log. */
   resetCounts(): void;
   /** Cuts every open subscribe stream (as a proxy or platform limit would). */
@@ -246,6 +248,7 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
   const requests: Record<string, number> = {};
   const commands: string[] = [];
   const streams = new Set<{ res: ServerResponse; conn: RespConnection }>();
+  let endedStreams = 0;
   const count = (kind: string) => (requests[kind] = (requests[kind] ?? 0) + 1);
 
   async function runOne(args: (string | Uint8Array)[]): Promise<RedisReply> {
@@ -282,7 +285,10 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     const conn = await RespConnection.open(options.redisPort);
     await subscribeHook?.(channels);
     res.off("close", leave);
-    if (gone || res.destroyed || res.socket?.destroyed !== false) return conn.close();
+    if (gone || res.destroyed || res.socket?.destroyed !== false) {
+      conn.close();
+      return void res.destroy();
+    }
     const stream = { res, conn };
     streams.add(stream);
     res.writeHead(200, {
@@ -307,6 +313,7 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     });
     const end = () => {
       if (!streams.delete(stream)) return;
+      endedStreams++;
       conn.close();
       res.end();
     };
@@ -427,6 +434,9 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     commands,
     get openStreams() {
       return streams.size;
+    },
+    get endedStreams() {
+      return endedStreams;
     },
     resetCounts() {
       for (const key of Object.keys(requests)) delete requests[key];

@@ -260,7 +260,14 @@ test("httpDriver({ streaming }) closes a replacement stream whose channels were 
   await using backend = new RedisBackend(driver);
   const waitA = consumerFor(backend).wait("given-up-a");
   const waitB = consumerFor(backend).wait("given-up-b");
-  await until("one open stream", () => rest.openStreams === 1);
+  await until(
+    "one stream for a and b",
+    async () =>
+      rest.openStreams === 1 &&
+      (await subscriberCounts(driver, keysOf(backend, ["given-up-a", "given-up-b"])))
+        .every((c) => c === 1),
+  );
+  const ended = rest.endedStreams;
   // Hold the confirmation of the next stream: the one compaction opens for b alone.
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -281,7 +288,9 @@ test("httpDriver({ streaming }) closes a replacement stream whose channels were 
     release();
     rest.setSubscribeHook(undefined);
   }
-  await until("no open stream", () => rest.openStreams === 0);
+  // Released, the replacement is confirmed and must then be closed: two streams ended in all.
+  await until("the replacement stream closed", () => rest.endedStreams === ended + 2);
+  assert.equal(rest.openStreams, 0);
   assert.deepEqual(await noChannelsLeft(driver), []);
 });
 
