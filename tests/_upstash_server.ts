@@ -311,7 +311,13 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
       }
       res.write(`${line.split(/\r\n|\r|\n/).map((l) => `data: ${l}\n`).join("")}\n`);
     });
+    // A comment line now and then: a runtime may notice a client that went away only when it
+    // writes (Deno's node:http, under load, left a closed stream counted for over 10 s).
+    const keepAlive = setInterval(() => {
+      if (!res.write(": keep-alive\n\n") && (res.destroyed || res.socket?.destroyed)) end();
+    }, 100);
     const end = () => {
+      clearInterval(keepAlive);
       if (!streams.delete(stream)) return;
       endedStreams++;
       conn.close();
@@ -320,6 +326,7 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     conn.onClose = end;
     req.on("close", end);
     res.on("close", end);
+    res.on("error", end);
     conn.write([["SUBSCRIBE", ...channels]]);
   }
 
