@@ -1,16 +1,21 @@
 // A real redis-server for tests, started on a free loopback port and stopped by disposal.
 // Uses node: APIs, which both Deno and Bun provide, so the same helper serves both runtimes.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer, Socket } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import { Socket } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { redisServerBin } from "./_env.ts";
+import { launchRedisProcess, onFreshPorts } from "./_redis_process.ts";
+
+export { freePort } from "./_redis_process.ts";
 
 /** A running redis-server owned by a test. */
 export interface RedisServer extends AsyncDisposable {
   readonly port: number;
+  /** The TLS listener's port, when started with `tls` arguments. */
+  readonly tlsPort: number | undefined;
   readonly host: string;
   /** `redis://127.0.0.1:<port>` (with `/db` appended by callers as needed). */
   readonly url: string;
@@ -26,24 +31,18 @@ export interface RedisServer extends AsyncDisposable {
   resume(): void;
 }
 
-/** Extra `redis-server` arguments, e.g. `["--requirepass", "s3cret"]`. */
 export interface RedisServerOptions {
+  /** Extra `redis-server` arguments, e.g. `["--requirepass", "s3cret"]`. */
   args?: string[];
+  /** Arguments of a TLS listener (certificates, `--tls-auth-clients`); the helper picks its port. */
+  tls?: string[];
+  /** Where ports come from (tests of this helper hand out a taken one). */
+  pickPort?: () => Promise<number>;
 }
 
-/** Finds a free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+// Logged once the server listens and has loaded its dataset (Redis 6 and 7 alike).
+const READY_LINE = "Ready to accept connections";
+const START_MS = 10_000;
 
 // Deno's node:child_process ignores every ChildProcess.kill() after the first, so signals go
 // through process.kill(pid) instead.
@@ -56,9 +55,8 @@ function signal(child: ChildProcess | undefined, name: NodeJS.Signals): void {
   }
 }
 
-// Ready means answering PING with anything but "-LOADING" (PONG, or NOAUTH when a password is set):
-// an open port is not enough, since a restarted server with persistence replies "-LOADING" until
-// its dataset is back in memory.
+// After the ready line, serving means answering PING with anything but "-LOADING" (PONG, or NOAUTH
+// when a password is set).
 async function waitUntilServing(port: number, deadlineMs: number): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < deadlineMs) {
@@ -86,8 +84,9 @@ async function waitUntilServing(port: number, deadlineMs: number): Promise<void>
 
 /** Starts a fresh redis-server with persistence off. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "redis-test-"));
+  let port = 0;
+  let tlsPort: number | undefined;
   let child: ChildProcess | undefined;
 
   const launch = async () => {
@@ -104,16 +103,15 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       dir,
       "--daemonize",
       "no",
+      ...(tlsPort === undefined ? [] : ["--tls-port", String(tlsPort), ...options.tls!]),
       ...(options.args ?? []),
     ];
-    const proc = spawn(redisServerBin, args, { stdio: ["ignore", "ignore", "pipe"] });
-    child = proc;
-    const failed = new Promise<never>((_, reject) => {
-      proc.once("error", (e) => reject(new Error(`cannot start ${redisServerBin}: ${e.message}`)));
-      proc.once("exit", (code) => reject(new Error(`redis-server exited early with code ${code}`)));
-    });
-    failed.catch(() => {});
-    await Promise.race([waitUntilServing(port, 10_000), failed]);
+    child = await launchRedisProcess(
+      redisServerBin,
+      args,
+      READY_LINE,
+      () => waitUntilServing(port, START_MS),
+    );
   };
 
   const stop = async (how: NodeJS.Signals = "SIGTERM") => {
@@ -126,9 +124,19 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await exited;
   };
 
-  await launch();
+  try {
+    await onFreshPorts(options.tls === undefined ? 1 : 2, ([plain, tls]) => {
+      port = plain!;
+      tlsPort = tls;
+      return launch();
+    }, options.pickPort);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     port,
+    tlsPort,
     host: "127.0.0.1",
     url: `redis://127.0.0.1:${port}`,
     dir,

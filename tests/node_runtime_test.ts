@@ -11,7 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { AsyncResult, createBackend, type RedisBackend } from "../mod.ts";
 import { projectRoot, requirement, runtime } from "./_env.ts";
-import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import {
   CELERY_RESULT_DB,
   celeryAvailable,
@@ -75,13 +75,10 @@ before(async () => {
     "-out",
     "tls.crt",
   ]);
-  const tlsPort = await freePort();
   const socket = join(dir, "redis.sock");
   // One server seen three ways: TCP (the Celery worker's), TLS and a unix socket.
   server = await startRedisServer({
-    args: [
-      "--tls-port",
-      String(tlsPort),
+    tls: [
       "--tls-cert-file",
       join(dir, "tls.crt"),
       "--tls-key-file",
@@ -90,6 +87,8 @@ before(async () => {
       join(dir, "ca.crt"),
       "--tls-auth-clients",
       "no",
+    ],
+    args: [
       "--unixsocket",
       socket,
       "--unixsocketperm",
@@ -100,7 +99,7 @@ before(async () => {
   urls = {
     "redis": `${server.url}/${CELERY_RESULT_DB}`,
     "rediss":
-      `rediss://127.0.0.1:${tlsPort}/${CELERY_RESULT_DB}?ssl_cert_reqs=required&ssl_ca_certs=${ca}`,
+      `rediss://127.0.0.1:${server.tlsPort}/${CELERY_RESULT_DB}?ssl_cert_reqs=required&ssl_ca_certs=${ca}`,
     "redis+socket": `redis+socket://${socket}?virtual_host=${CELERY_RESULT_DB}`,
   };
   worker = await startCeleryWorker("5.6", server.url, { hostname: "py@node-runtime" });

@@ -4,8 +4,8 @@
 // user, a real redis-sentinel, the local Upstash REST server), and failing to parse.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -18,9 +18,10 @@ import {
   httpDriver,
   httpDriverFromUrl,
 } from "../mod.ts";
-import { freePort, listening, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
 import { redisServerBin, requirement } from "./_env.ts";
+import { sentinelBin, startSentinel } from "./_redis_sentinel.ts";
 
 // Every secret holds / ; # ? @ : % and distinctive 4-character runs: a leak of any piece shows.
 const SECRETS = {
@@ -39,7 +40,6 @@ const FRAGMENTS = Object.values(SECRETS).flatMap((secret) => [
 const enc = encodeURIComponent;
 
 const haveRedis = spawnSync(redisServerBin, ["--version"]).status === 0;
-const sentinelBin = process.env.REDIS_SENTINEL ?? "redis-sentinel";
 const haveSentinel = spawnSync(sentinelBin, ["--version"]).status === 0;
 const skip = requirement(haveRedis && haveSentinel, "redis-server and redis-sentinel");
 
@@ -141,23 +141,14 @@ before(async () => {
   });
   plain = await startRedisServer();
   rest = await startUpstashServer({ redisPort: plain.port, token: SECRETS.token });
-  closedPort = await freePort();
-  sentinelPort = await freePort();
-  const conf = join(dir, "sentinel.conf");
-  writeFileSync(
-    conf,
-    [
-      `port ${sentinelPort}`,
-      "bind 127.0.0.1",
-      `dir ${dir}`,
-      `requirepass ${SECRETS.sentinel}`,
-      `sentinel monitor mymaster 127.0.0.1 ${master.port} 1`,
-      `sentinel auth-pass mymaster ${SECRETS.master}`,
-      "",
-    ].join("\n"),
-  );
-  sentinel = spawn(sentinelBin, [conf], { stdio: "ignore" });
-  await listening(sentinelPort, 20_000);
+  const started = await startSentinel(dir, [
+    `requirepass ${SECRETS.sentinel}`,
+    `sentinel monitor mymaster 127.0.0.1 ${master.port} 1`,
+    `sentinel auth-pass mymaster ${SECRETS.master}`,
+  ]);
+  sentinel = started.child;
+  sentinelPort = started.port;
+  do closedPort = await freePort(); while (closedPort === sentinelPort);
 });
 
 after(async () => {

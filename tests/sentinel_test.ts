@@ -4,8 +4,8 @@
 // master is killed): every stored result must be readable afterwards and every wait must resolve.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -19,11 +19,11 @@ import {
   tcpDriver,
 } from "../mod.ts";
 import { tcpDriverWithHooks } from "../src/connection/drivers/tcp.ts";
-import { freePort, listening, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { sleep, until as untilHolds } from "./_time.ts";
 import { requirement } from "./_env.ts";
+import { sentinelBin, type SentinelProcess, startSentinel } from "./_redis_sentinel.ts";
 
-const sentinelBin = process.env.REDIS_SENTINEL ?? "redis-sentinel";
 const skip = requirement(
   spawnSync(sentinelBin, ["--version"], { encoding: "utf8" }).status === 0,
   "redis-sentinel",
@@ -33,11 +33,6 @@ const MASTER_PW = "master-pw";
 const SENTINEL_PW = "sentinel-pw";
 const NAME = "mymaster";
 const text = new TextDecoder();
-
-interface SentinelProcess {
-  port: number;
-  child: ChildProcess;
-}
 
 let dir = "";
 let master: RedisServer | undefined;
@@ -53,28 +48,16 @@ function kill(child: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): void {
   }
 }
 
-async function startSentinel(masterPort: number): Promise<SentinelProcess> {
-  const port = await freePort();
-  const conf = join(dir, `sentinel-${port}.conf`);
-  writeFileSync(
-    conf,
-    [
-      `port ${port}`,
-      "bind 127.0.0.1",
-      `dir ${dir}`,
-      `requirepass ${SENTINEL_PW}`,
-      `sentinel sentinel-pass ${SENTINEL_PW}`,
-      `sentinel monitor ${NAME} 127.0.0.1 ${masterPort} 2`,
-      `sentinel auth-pass ${NAME} ${MASTER_PW}`,
-      `sentinel down-after-milliseconds ${NAME} 1000`,
-      `sentinel failover-timeout ${NAME} 10000`,
-      `sentinel parallel-syncs ${NAME} 1`,
-      "",
-    ].join("\n"),
-  );
-  const child = spawn(sentinelBin, [conf], { stdio: "ignore" });
-  await listening(port);
-  return { port, child };
+async function startWatchingSentinel(masterPort: number): Promise<SentinelProcess> {
+  return await startSentinel(dir, [
+    `requirepass ${SENTINEL_PW}`,
+    `sentinel sentinel-pass ${SENTINEL_PW}`,
+    `sentinel monitor ${NAME} 127.0.0.1 ${masterPort} 2`,
+    `sentinel auth-pass ${NAME} ${MASTER_PW}`,
+    `sentinel down-after-milliseconds ${NAME} 1000`,
+    `sentinel failover-timeout ${NAME} 10000`,
+    `sentinel parallel-syncs ${NAME} 1`,
+  ]);
 }
 
 /** Asks one sentinel something, with its password. */
@@ -118,7 +101,7 @@ before(async () => {
   replica = await startRedisServer({
     args: [...auth, "--replicaof", "127.0.0.1", String(master.port)],
   });
-  for (let i = 0; i < 3; i++) sentinels.push(await startSentinel(master.port));
+  for (let i = 0; i < 3; i++) sentinels.push(await startWatchingSentinel(master.port));
   // Every sentinel knows the replica, in sync (a forced failover needs no quorum, so they need
   // not have met each other yet).
   for (const s of sentinels) {

@@ -13,7 +13,7 @@ import { defineBackendConformance } from "./_backend_conformance.ts";
 import { defineChordConformance } from "./_chord_conformance.ts";
 import { defineConsumerConformance } from "./_consumer_conformance.ts";
 import { flushedTcpDriver } from "./_drivers.ts";
-import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
+import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { requirement } from "./_env.ts";
 
 const openssl = spawnSync("openssl", ["version"], { encoding: "utf8" }).status === 0;
@@ -72,11 +72,8 @@ function issue(name: string, subject: string, extensions: string): void {
 }
 
 async function tlsServer(certName: string, authClients: "yes" | "no" | "optional") {
-  const tlsPort = await freePort();
   const server = await startRedisServer({
-    args: [
-      "--tls-port",
-      String(tlsPort),
+    tls: [
       "--tls-cert-file",
       join(dir, `${certName}.crt`),
       "--tls-key-file",
@@ -87,7 +84,7 @@ async function tlsServer(certName: string, authClients: "yes" | "no" | "optional
       authClients,
     ],
   });
-  return { server, tlsPort };
+  return { server, tlsPort: server.tlsPort! };
 }
 
 before(async () => {
