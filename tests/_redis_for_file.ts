@@ -23,6 +23,9 @@ export function redisServerForFile(options: RedisServerOptions = {}): RedisServe
     get port() {
       return started().port;
     },
+    get tlsPort() {
+      return started().tlsPort;
+    },
     get host() {
       return started().host;
     },
