@@ -253,6 +253,20 @@ const MUTANTS: Mutant[] = [
     tests: CONSUMER_TESTS,
   },
   {
+    name: "get(): parents not followed (a revoked chain head leaves the wait hanging)",
+    file: "src/results/async_result.ts",
+    original: `if (propagate && followParents && this.parent) return`,
+    replacement: `if (propagate && followParents && this.parent && false) return`,
+    tests: CONSUMER_TESTS,
+  },
+  {
+    name: "get(): parent checks go on after the wait settled",
+    file: "src/results/async_result.ts",
+    original: `      done = true;\n      clearTimeout(timer);\n`,
+    replacement: ``,
+    tests: CONSUMER_TESTS,
+  },
+  {
     name: "kombu JSON fast path: no look for a __type__ key (markers left unconverted)",
     file: "src/wire/serialization/kombu_json.ts",
     original: `    if (key === "__type__") return false;\n`,

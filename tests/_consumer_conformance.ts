@@ -212,6 +212,85 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
   });
 
   test(
+    named("AsyncResult.get() re-throws a failed parent's error before waiting, the root's first"),
+    async () => {
+      await using backend = await backendWith();
+      await backend.markAsFailure(
+        "fp-root",
+        new TaskError("ValueError", ["root broke"], "builtins"),
+      );
+      await backend.markAsRevoked("fp-mid", "revoked");
+      const chain = (leaf: string) =>
+        new AsyncResult(
+          leaf,
+          backend,
+          new AsyncResult("fp-mid", backend, new AsyncResult("fp-root", backend)),
+        );
+      await assert.rejects(
+        chain("fp-leaf").get({ timeout: 5000 }),
+        (e: unknown) =>
+          e instanceof TaskError && e.name === "ValueError" && e.message === "root broke",
+      );
+      // Not followed: the wait goes on for the leaf itself.
+      for (const options of [{ followParents: false }, { propagate: false }]) {
+        const waiting = chain("fp-leaf").get({ ...options, timeout: 5000 });
+        await watching(backend, ["fp-leaf"]);
+        await backend.markAsDone("fp-leaf", "own result");
+        assert.equal(await waiting, "own result");
+        await backend.forget("fp-leaf");
+      }
+      // A parent that succeeded is no reason to stop.
+      await backend.markAsDone("fp-ok", 1);
+      const after = new AsyncResult("fp-leaf2", backend, new AsyncResult("fp-ok", backend));
+      const waiting = after.get({ timeout: 5000 });
+      await watching(backend, ["fp-leaf2"]);
+      await backend.markAsDone("fp-leaf2", 2);
+      assert.equal(await waiting, 2);
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
+
+  test(
+    named("AsyncResult.get() ends with the error of a parent revoked while it waits"),
+    async () => {
+      const { driver, log } = recordingDriver(await makeDriver());
+      await using backend = new RedisBackend(driver);
+      const reads = (taskId: string) =>
+        log.filter((command) => command.includes(backend.keys.task(taskId))).length;
+      // A wait that resolved looks at its parent no more.
+      await backend.markAsDone("fp-p1", 1);
+      const done = new AsyncResult("fp-done", backend, new AsyncResult("fp-p1", backend));
+      const doneWaiting = done.get({ timeout: 5000 });
+      await watching(backend, ["fp-done"]);
+      await backend.markAsDone("fp-done", 7);
+      assert.equal(await doneWaiting, 7);
+      const readsOfP1 = reads("fp-p1");
+      // A chain's last result whose parent is a group (Celery's chord body, say), after a task.
+      const group = new GroupResult(
+        "fp-g",
+        ["fp-a", "fp-b"].map((id) => new AsyncResult(id, backend)),
+        backend,
+        new AsyncResult("fp-first", backend),
+      );
+      await backend.markAsDone("fp-first", 0);
+      await backend.markAsDone("fp-a", 1);
+      const waiting = new AsyncResult("fp-last", backend, group).get({ timeout: 30_000 });
+      waiting.catch(() => {});
+      await watching(backend, ["fp-last"]);
+      // Once a check during the wait has read the parents, revoke a member.
+      await until("a parent check during the wait", () => reads("fp-b") >= 2);
+      await backend.markAsRevoked("fp-b", "revoked");
+      await assert.rejects(
+        waiting,
+        (e: unknown) => e instanceof TaskError && e.name === "TaskRevokedError",
+      );
+      // fp-done's timer would have fired before fp-last's first check, had it been left running.
+      assert.equal(reads("fp-p1"), readsOfP1);
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
+
+  test(
     named("GroupResult saves and restores Celery's nested tuples, and joins in order"),
     async () => {
       await using backend = await backendWith();

@@ -27,13 +27,24 @@ export interface GetOptions {
   signal?: AbortSignal | undefined;
   /** Called with every state the task reports on the way (STARTED, PROGRESS, RETRY…). */
   onMessage?: ((meta: TaskMeta) => void) | undefined;
+  /**
+   * Celery's `follow_parents`: before and while waiting, re-throw the error of a FAILURE or
+   * REVOKED among the results this one follows (`parent`, its parent…, the root first; a group's
+   * members in order). A chain whose first task was revoked never runs the rest, so without this
+   * a wait on its last result would not end. Only with `propagate`, and only when `parent` is set.
+   * @default {true}
+   */
+  followParents?: boolean | undefined;
 }
+
+// How often a wait looks at the parents again (Celery's drain loop wakes about once a second).
+const PARENT_CHECK_MS = 1000;
 
 /** A member of a group, a task's child or a parent: a task's result or a group. */
 export type GroupMember = AsyncResult | GroupResult;
 
 /** Options of {@linkcode GroupResult.join}, {@linkcode GroupResult.get} and the others. */
-export type JoinOptions = Omit<GetOptions, "onMessage"> & {
+export type JoinOptions = Omit<GetOptions, "onMessage" | "followParents"> & {
   /** Called with every state change of every member. */
   onMessage?: ((meta: TaskMeta) => void) | undefined;
 };
@@ -91,8 +102,9 @@ export class AsyncResult {
    * @throws {TimeoutError} when `timeout` ms pass first.
    */
   get(options: GetOptions = {}): Promise<unknown> {
-    const { timeout, signal, onMessage, propagate = true } = options;
+    const { timeout, signal, onMessage, propagate = true, followParents = true } = options;
     if (this.#cache) return settled(this.#cache, propagate);
+    if (propagate && followParents && this.parent) return this.#getFollowingParents(options);
     // Neither an async function nor a `then`: a suspended frame, or a closure and a derived
     // promise, per pending wait would cost memory at scale; the consumer settles the promise
     // with the result itself.
@@ -102,6 +114,34 @@ export class AsyncResult {
       propagate ? AsyncResult.#readyResult : AsyncResult.#readyResultUnpropagated,
       this,
     );
+  }
+
+  // As Celery: the parents are checked before the wait, then on every turn of its drain loop
+  // (about once a second); here one check at a time, each one MGET.
+  async #getFollowingParents(options: GetOptions): Promise<unknown> {
+    await throwParentFailure(this);
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    let done = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const scheduleCheck = () => {
+      if (done) return;
+      timer = setTimeout(() => {
+        throwParentFailure(this).then(scheduleCheck, (error) => stop.abort(error));
+      }, PARENT_CHECK_MS);
+    };
+    scheduleCheck();
+    try {
+      return await consumerFor(this.backend).waitThen(
+        this.id,
+        { signal, timeout: options.timeout, onMessage: options.onMessage },
+        AsyncResult.#readyResult,
+        this,
+      );
+    } finally {
+      done = true;
+      clearTimeout(timer);
+    }
   }
 
   /** What `get()` settles with on a ready meta: the result, or the task's error thrown. */
@@ -486,6 +526,22 @@ function settled(meta: TaskMeta, propagate: boolean): Promise<unknown> {
  * meta rather than in a field of every `AsyncResult`: 100,000 pending `get()`s hold theirs.
  */
 const childrenOfCachedMeta = new WeakMap<TaskMeta, readonly GroupMember[] | null>();
+
+/**
+ * Celery's `_maybe_reraise_parent_error()`: throws the error of the first FAILURE or REVOKED among
+ * a result's parents, the root first.
+ */
+async function throwParentFailure(result: AsyncResult): Promise<void> {
+  const parents: GroupMember[] = [];
+  for (let node = result.parent; node; node = node.parent) parents.push(node);
+  const ids = parents.reverse().flatMap((node) =>
+    node instanceof AsyncResult ? [node.id] : node.leaves().map((leaf) => leaf.id)
+  );
+  const failed = (await result.backend.getTaskMetas(ids)).find((meta) =>
+    PROPAGATE_STATES.has(meta.status)
+  );
+  if (failed) throw propagatedError(failed);
+}
 
 function checkParent(parent: GroupMember | null): GroupMember | null {
   if (parent === null || parent instanceof AsyncResult || parent instanceof GroupResult) {
