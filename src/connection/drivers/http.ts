@@ -69,6 +69,7 @@ import {
 import { HttpSubscriber, type HttpSubscriberOptions } from "./_http_subscriber.ts";
 import { TIME_UNITS_HINT } from "../time_units.ts";
 import { redactUrl } from "../redact_url.ts";
+import { READ_COMMANDS } from "../read_commands.ts";
 import { DEFAULT_RESP_LIMITS } from "../resp/limits.ts";
 
 /**
@@ -150,29 +151,6 @@ export interface HttpDriver extends RedisDriver {
    */
   pipeline(commands: readonly RedisCommand[]): Promise<RedisReply[]>;
 }
-
-/** Commands that only read, and so are safe to send again after a lost answer. */
-const READ_ONLY = new Set([
-  "GET",
-  "MGET",
-  "EXISTS",
-  "TTL",
-  "PTTL",
-  "TYPE",
-  "STRLEN",
-  "LLEN",
-  "LRANGE",
-  "ZCARD",
-  "ZCOUNT",
-  "ZRANGE",
-  "ZSCORE",
-  "DBSIZE",
-  "PING",
-  "ECHO",
-  "PUBSUB",
-  "KEYS",
-  "SCAN",
-]);
 
 /** Commands whose reply is a status (which base64 encoding turns into bytes). */
 const STATUS_REPLY = new Set(["PING", "TYPE"]);
@@ -515,7 +493,7 @@ class HttpDriverImpl implements HttpDriver {
       if (reply instanceof Error) throw reply;
       return statusFix(command, reply ?? null);
     }
-    const read = READ_ONLY.has(commandName(command));
+    const read = READ_COMMANDS.has(commandName(command));
     const response = await this.#request([], body, read, commandName(command));
     if (typeof response.error === "string") {
       throw new RedisReplyError(response.error, commandName(command));
@@ -537,7 +515,7 @@ class HttpDriverImpl implements HttpDriver {
     if (bodies.some((b) => b === undefined)) {
       throw new TypeError("A pipeline cannot carry bytes that are not UTF-8; use transaction()");
     }
-    const read = commands.every((c) => READ_ONLY.has(commandName(c)));
+    const read = commands.every((c) => READ_COMMANDS.has(commandName(c)));
     const response = await this.#request(["pipeline"], bodies, read, "pipeline");
     return this.#items(commands, response);
   }

@@ -20,6 +20,7 @@ import type {
   SubscriberHandlers,
 } from "../driver.ts";
 import { BackendClosedError } from "../../errors.ts";
+import { READ_COMMANDS } from "../read_commands.ts";
 import {
   ensure,
   type EnsureOptions,
@@ -180,44 +181,8 @@ function hasOption(command: RedisCommand, from: number, options: readonly string
   return false;
 }
 
-/** Commands with the same effect however many times they run (reads included). */
-const IDEMPOTENT = new Set([
-  // reads
-  "GET",
-  "MGET",
-  "EXISTS",
-  "TTL",
-  "PTTL",
-  "TYPE",
-  "STRLEN",
-  "GETRANGE",
-  "LLEN",
-  "LRANGE",
-  "LINDEX",
-  "ZRANGE",
-  "ZRANGEBYSCORE",
-  "ZREVRANGE",
-  "ZCOUNT",
-  "ZCARD",
-  "ZSCORE",
-  "ZRANK",
-  "SMEMBERS",
-  "SISMEMBER",
-  "SCARD",
-  "HGET",
-  "HGETALL",
-  "HMGET",
-  "HLEN",
-  "HEXISTS",
-  "KEYS",
-  "SCAN",
-  "DBSIZE",
-  "PING",
-  "ECHO",
-  "TIME",
-  "INFO",
-  "ROLE",
-  // writes that set rather than change
+/** Writes with the same effect however many times they run: they set rather than change. */
+const SETTING_WRITES = new Set([
   "SETEX",
   "PSETEX",
   "MSET",
@@ -254,7 +219,7 @@ export function isIdempotentCommand(command: RedisCommand): boolean {
     case "ZADD":
       return !hasOption(command, 2, ["INCR"]);
     default:
-      return IDEMPOTENT.has(name);
+      return READ_COMMANDS.has(name) || SETTING_WRITES.has(name);
   }
 }
 

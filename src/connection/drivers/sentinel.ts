@@ -37,6 +37,7 @@ import {
   type TcpTlsOptions,
 } from "./tcp.ts";
 import { TIME_UNITS_HINT } from "../time_units.ts";
+import { READ_COMMANDS } from "../read_commands.ts";
 
 /** The address of one sentinel. */
 export interface SentinelAddressOptions {
@@ -163,36 +164,8 @@ function flagsOf(state: Record<string, string>): string[] {
   return (state.flags ?? "").split(",");
 }
 
-/** Commands that only read: no `WAIT` after them. */
-const READS = new Set([
-  "GET",
-  "MGET",
-  "EXISTS",
-  "TTL",
-  "PTTL",
-  "TYPE",
-  "STRLEN",
-  "LLEN",
-  "LRANGE",
-  "ZRANGE",
-  "ZCOUNT",
-  "ZCARD",
-  "ZSCORE",
-  "SMEMBERS",
-  "SCARD",
-  "HGET",
-  "HGETALL",
-  "KEYS",
-  "SCAN",
-  "PING",
-  "ECHO",
-  "PUBLISH",
-  "INFO",
-  "ROLE",
-  "TIME",
-  "DBSIZE",
-  "WAIT",
-]);
+// Besides reads, commands that write nothing to the dataset, so no WAIT for replicas after them.
+const NOTHING_TO_CONFIRM = new Set(["PUBLISH", "WAIT"]);
 
 function commandWord(arg: RedisArg | undefined): string {
   if (arg === undefined) return "";
@@ -203,7 +176,7 @@ function isWrite(command: RedisCommand): boolean {
   const upper = commandWord(command[0]);
   // CONFIG GET reads the server's settings: nothing for a replica to confirm (CONFIG SET is a write).
   if (upper === "CONFIG") return commandWord(command[1]) !== "GET";
-  return !READS.has(upper);
+  return !READ_COMMANDS.has(upper) && !NOTHING_TO_CONFIRM.has(upper);
 }
 
 class Sentinel {
