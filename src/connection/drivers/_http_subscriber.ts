@@ -325,6 +325,25 @@ export class HttpSubscriber implements Subscriber {
     return Promise.resolve();
   }
 
+  /** Closes every stream and stops polling. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing.signal.aborted) return Promise.resolve();
+    this.#closing.abort();
+    if (this.#compactTimer !== undefined) clearTimeout(this.#compactTimer);
+    for (const stream of this.#streams) stream.close();
+    this.#streams.clear();
+    this.#live.clear();
+    this.#onClosed();
+    return Promise.resolve();
+  }
+
+  /** Same as {@linkcode HttpSubscriber.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
   /** Closes the streams carrying no wanted channel; compacts the ones carrying a few later. */
   #sweep(): void {
     let partly = false;
@@ -344,25 +363,6 @@ export class HttpSubscriber implements Subscriber {
       }, this.#compactDelay);
     }
   }
-
-  /** Closes every stream and stops polling. Idempotent. */
-  close(): Promise<void> {
-    if (this.#closing.signal.aborted) return Promise.resolve();
-    this.#closing.abort();
-    if (this.#compactTimer !== undefined) clearTimeout(this.#compactTimer);
-    for (const stream of this.#streams) stream.close();
-    this.#streams.clear();
-    this.#live.clear();
-    this.#onClosed();
-    return Promise.resolve();
-  }
-
-  /** Same as {@linkcode HttpSubscriber.close}. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  // -------------------------------------------------------------------------------------------
 
   #locked(task: () => Promise<void>): Promise<void> {
     const run = this.#lock.then(task);
