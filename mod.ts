@@ -57,4 +57,8 @@ export type {
 export { SentinelBackend } from "./src/backend/sentinel_backend.ts";
 export type { SentinelBackendOptions } from "./src/backend/sentinel_backend.ts";
 export { isIdempotentCommand, retryingDriver } from "./src/connection/drivers/retrying.ts";
-export type { RetryingDriver, RetryingDriverOptions, RetryScope } from "./src/connection/drivers/retrying.ts";
+export type {
+  RetryingDriver,
+  RetryingDriverOptions,
+  RetryScope,
+} from "./src/connection/drivers/retrying.ts";

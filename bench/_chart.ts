@@ -10,10 +10,8 @@ const PANEL_GAP = 14;
 const COLORS: Record<string, string> = { Deno: "#2b7bb9", Bun: "#c9772f", Node: "#4c8c3a" };
 /** Panel titles for rows whose peer differs by runtime (each bar names its own goal). */
 const TITLES: Record<string, string> = {
-  get:
-    "getTaskMeta ×1,000 in flight, vs the runtime's fastest client: GET + JSON.parse",
-  mget:
-    "MGET of 100 ids, 10 in flight, vs the runtime's fastest client: MGET + JSON.parse",
+  get: "getTaskMeta ×1,000 in flight, vs the runtime's fastest client: GET + JSON.parse",
+  mget: "MGET of 100 ids, 10 in flight, vs the runtime's fastest client: MGET + JSON.parse",
 };
 
 function escapeXml(text: string): string {
@@ -50,27 +48,21 @@ export function renderChart(runs: readonly SpeedResults[]): string {
   const panelHeight = 22 + runs.length * (BAR + 4);
   const top = 72;
   const height = top + ids.length * (panelHeight + PANEL_GAP) + 10;
-  const when = runs.map((r) =>
-    `${r.runtime}: ${r.date.slice(0, 16).replace("T", " ")} UTC`
-  );
+  const when = runs.map((r) => `${r.runtime}: ${r.date.slice(0, 16).replace("T", " ")} UTC`);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" ` +
     `viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">Speed goals (bench/speed.ts): ` +
     `measured vs goal, medians of interleaved rounds</text>`,
-    `<text x="10" y="38" fill="#555">${
-      escapeXml(runs[0]?.machine ?? "")
-    }</text>`,
+    `<text x="10" y="38" fill="#555">${escapeXml(runs[0]?.machine ?? "")}</text>`,
     `<text x="10" y="54" fill="#555">${
       escapeXml(when.join(" · "))
     } · red dashes: each bar's goal · ✓ met, ✗ not met</text>`,
   ];
   ids.forEach((id, p) => {
     const y0 = top + p * (panelHeight + PANEL_GAP);
-    const rows: (GoalRow | undefined)[] = runs.map((run) =>
-      run.rows.find((r) => r.id === id)
-    );
+    const rows: (GoalRow | undefined)[] = runs.map((run) => run.rows.find((r) => r.id === id));
     const max = Math.max(
       ...rows.map((
         r,
@@ -78,9 +70,7 @@ export function renderChart(runs: readonly SpeedResults[]): string {
     ) * 1.08;
     const x = (v: number) => LEFT + (Math.max(0, v) / max) * plot;
     out.push(
-      `<text x="10" y="${y0 + 12}" font-weight="bold">${
-        escapeXml(titles.get(id)!)
-      }</text>`,
+      `<text x="10" y="${y0 + 12}" font-weight="bold">${escapeXml(titles.get(id)!)}</text>`,
     );
     runs.forEach((run, k) => {
       const row = rows[k];
@@ -93,31 +83,23 @@ export function renderChart(runs: readonly SpeedResults[]): string {
       );
       if (!row || !Number.isFinite(row.value)) {
         out.push(
-          `<text x="${LEFT + 4}" y="${
-            y + BAR - 4
-          }" fill="#999">not measured</text>`,
+          `<text x="${LEFT + 4}" y="${y + BAR - 4}" fill="#999">not measured</text>`,
         );
         return;
       }
       const end = x(row.value);
       const gx = x(row.goal);
-      const goal = `${row.better === "higher" ? "≥" : "≤"} ${
-        formatValue(row.goal, row.unit)
-      }`;
+      const goal = `${row.better === "higher" ? "≥" : "≤"} ${formatValue(row.goal, row.unit)}`;
       out.push(
         `<rect x="${LEFT}" y="${y}" width="${
           Math.max(1, end - LEFT).toFixed(1)
         }" height="${BAR}" ` +
           `fill="${color}"/>`,
-        `<line x1="${gx.toFixed(1)}" x2="${gx.toFixed(1)}" y1="${y - 2}" y2="${
-          y + BAR + 2
-        }" ` +
+        `<line x1="${gx.toFixed(1)}" x2="${gx.toFixed(1)}" y1="${y - 2}" y2="${y + BAR + 2}" ` +
           `stroke="#d22" stroke-width="2" stroke-dasharray="3 2"/>`,
         `<text x="${(Math.max(end, gx) + 6).toFixed(1)}" y="${y + BAR - 4}">${
           escapeXml(formatValue(row.value, row.unit))
-        } ${row.pass ? "✓" : "✗"} <tspan fill="#777">(goal ${
-          escapeXml(goal)
-        })</tspan></text>`,
+        } ${row.pass ? "✓" : "✗"} <tspan fill="#777">(goal ${escapeXml(goal)})</tspan></text>`,
       );
     });
   });

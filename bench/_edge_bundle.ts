@@ -56,8 +56,9 @@ export function bundleSize(
 }
 
 /** A Worker that reads a result and waits for one, on the edge entry point. */
-export const READ_AND_WAIT_WORKER =
-  `import { createBackend, waitForResult } from ${repoFile("edge.ts")};
+export const READ_AND_WAIT_WORKER = `import { createBackend, waitForResult } from ${
+  repoFile("edge.ts")
+};
 export default {
   async fetch(request, env) {
     const id = new URL(request.url).searchParams.get("id") ?? "";

@@ -9,13 +9,7 @@
 //   bun bench/memory_waiters.ts             (Bun.gc(true))
 //   options: --url redis://host:port/db, --n 100000
 import process from "node:process";
-import {
-  AsyncResult,
-  consumerFor,
-  createBackend,
-  type ResultConsumer,
-  tcpDriver,
-} from "../mod.ts";
+import { AsyncResult, consumerFor, createBackend, type ResultConsumer, tcpDriver } from "../mod.ts";
 import {
   collectGarbage,
   fmt,

@@ -20,12 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { createBackend } from "../mod.ts";
-import {
-  batchedMgets,
-  concurrentGets,
-  type Mode,
-  type Reader,
-} from "./_readers.ts";
+import { batchedMgets, concurrentGets, type Mode, type Reader } from "./_readers.ts";
 import {
   benchDir,
   bun,
@@ -57,9 +52,7 @@ async function loadIORedis(): Promise<IORedisClass | undefined> {
     return (await import("ioredis")).default;
   } catch (error) {
     console.error(
-      `ioredis not found (${
-        (error as Error).message.split("\n")[0]
-      }): run \`cd bench && npm i\``,
+      `ioredis not found (${(error as Error).message.split("\n")[0]}): run \`cd bench && npm i\``,
     );
     return undefined;
   }
@@ -107,9 +100,8 @@ function ioredisReader(
 }
 
 async function bunReader(url: string, keys: string[]): Promise<Reader> {
-  const RedisClient =
-    (bun as unknown as { RedisClient: new (url: string) => BunRedisClient })
-      .RedisClient;
+  const RedisClient = (bun as unknown as { RedisClient: new (url: string) => BunRedisClient })
+    .RedisClient;
   const client = new RedisClient(url);
   await client.connect();
   const parse = (text: string | null) => JSON.parse(text!);
@@ -162,9 +154,7 @@ async function main(): Promise<void> {
   const ids = taskIds(N);
   const meanSize = await storeMetas(redis.url, ids);
   console.log(
-    `stored ${fmt(N)} metas via markAsDone(resultExtended), mean ${
-      fmt(meanSize)
-    } bytes`,
+    `stored ${fmt(N)} metas via markAsDone(resultExtended), mean ${fmt(meanSize)} bytes`,
   );
   const keys = ids.map((id) => `celery-task-meta-${id}`);
 
@@ -184,9 +174,7 @@ async function main(): Promise<void> {
     );
     if (JSON.stringify(a) !== JSON.stringify(b)) {
       throw new Error(
-        `ours and JSON.parse disagree:\n${JSON.stringify(a)}\n${
-          JSON.stringify(b)
-        }`,
+        `ours and JSON.parse disagree:\n${JSON.stringify(a)}\n${JSON.stringify(b)}`,
       );
     }
   }
@@ -308,8 +296,7 @@ async function main(): Promise<void> {
   if (python === undefined) console.log(`Python Celery: ${pythonNote}`);
   if (!node && nodeNote) console.log(`ioredis on Node: ${nodeNote}`);
 
-  const med = (mode: string, name: string) =>
-    median(rates.get(mode)!.get(name) ?? []);
+  const med = (mode: string, name: string) => median(rates.get(mode)!.get(name) ?? []);
   const ratioRows: (string | number)[][] = [];
   const ratio = (
     a: number,
@@ -340,9 +327,7 @@ async function main(): Promise<void> {
   if (isBun) {
     ratioRows.push([
       "ours / Bun RedisClient",
-      ...modes.map((m) =>
-        ratio(med(m.key, "ours"), med(m.key, "Bun RedisClient"))
-      ),
+      ...modes.map((m) => ratio(med(m.key, "ours"), med(m.key, "Bun RedisClient"))),
     ]);
   }
   if (python !== undefined) {
@@ -369,31 +354,23 @@ async function main(): Promise<void> {
 
   console.log();
   if (isBun) {
-    const ok = modes.slice(0, 2).every((m) =>
-      med(m.key, "ours") >= med(m.key, "Bun RedisClient")
-    );
+    const ok = modes.slice(0, 2).every((m) => med(m.key, "ours") >= med(m.key, "Bun RedisClient"));
     console.log(
       `goal (Bun): ours at least on par with Bun's RedisClient (GET and MGET): ` +
         verdict(
           ok,
           modes.slice(0, 2).map((m) =>
-            `${m.key} ${
-              ratio(med(m.key, "ours"), med(m.key, "Bun RedisClient"))
-            }`
+            `${m.key} ${ratio(med(m.key, "ours"), med(m.key, "Bun RedisClient"))}`
           ).join(", "),
         ),
     );
   } else if (IORedis) {
-    const ok = modes.slice(0, 2).every((m) =>
-      med(m.key, "ours") >= 1.5 * bestIoredis(m.key)
-    );
+    const ok = modes.slice(0, 2).every((m) => med(m.key, "ours") >= 1.5 * bestIoredis(m.key));
     console.log(
       `goal (${runtimeName()}): ours at least 1.5× ioredis (GET and MGET): ` +
         verdict(
           ok,
-          modes.slice(0, 2).map((m) =>
-            `${m.key} ${ratio(med(m.key, "ours"), bestIoredis(m.key))}`
-          )
+          modes.slice(0, 2).map((m) => `${m.key} ${ratio(med(m.key, "ours"), bestIoredis(m.key))}`)
             .join(", "),
         ),
     );

@@ -12,14 +12,7 @@
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { Broker, createBackend, tcpDriver } from "../mod.ts";
-import {
-  benchDir,
-  celeryPython,
-  numberFlag,
-  runs,
-  runtimeName,
-  startRedis,
-} from "./_util.ts";
+import { benchDir, celeryPython, numberFlag, runs, runtimeName, startRedis } from "./_util.ts";
 
 const n = numberFlag("n", 20_000);
 await using redis = await startRedis(0);
@@ -117,10 +110,8 @@ async function celeryNode(): Promise<number | null> {
   return Number(run.stdout.trim());
 }
 
-const fmt = (x: number | null) =>
-  x === null ? "n/a" : `${Math.round(x).toLocaleString("en")}/s`;
-const ratio = (a: number, b: number | null) =>
-  b ? `${(a / b).toFixed(1)}x` : "n/a";
+const fmt = (x: number | null) => x === null ? "n/a" : `${Math.round(x).toLocaleString("en")}/s`;
+const ratio = (a: number, b: number | null) => b ? `${(a / b).toFixed(1)}x` : "n/a";
 const tsFree = await typescript(false);
 const tsSub = await typescript(true);
 const pyFree = await python(false);
@@ -128,14 +119,10 @@ const pySub = await python(true);
 const node = await celeryNode();
 console.log(`send_tasks: ${n} messages, ${runtimeName()}`);
 console.log(
-  `  no result   sendTask ${fmt(tsFree)}  apply_async ${
-    fmt(pyFree)
-  }  celery-node ${fmt(node)}`,
+  `  no result   sendTask ${fmt(tsFree)}  apply_async ${fmt(pyFree)}  celery-node ${fmt(node)}`,
 );
 console.log(`  with result sendTask ${fmt(tsSub)}  apply_async ${fmt(pySub)}`);
 console.log(
-  `  ratios: vs Python ${ratio(tsFree, pyFree)} (no result), ${
-    ratio(tsSub, pySub)
-  } ` +
+  `  ratios: vs Python ${ratio(tsFree, pyFree)} (no result), ${ratio(tsSub, pySub)} ` +
     `(with result); vs celery-node ${ratio(tsFree, node)}`,
 );

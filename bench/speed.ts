@@ -30,12 +30,7 @@ import {
   type SubscriberHandlers,
   tcpDriver,
 } from "../mod.ts";
-import {
-  batchedMgets,
-  concurrentGets,
-  type Mode,
-  type Reader,
-} from "./_readers.ts";
+import { batchedMgets, concurrentGets, type Mode, type Reader } from "./_readers.ts";
 import {
   bundleSize,
   esbuildVersion,
@@ -127,9 +122,8 @@ async function peerReaders(
   keys: string[],
 ): Promise<Reader[]> {
   if (isBun) {
-    const RedisClient =
-      (bun as unknown as { RedisClient: new (url: string) => BunRedisClient })
-        .RedisClient;
+    const RedisClient = (bun as unknown as { RedisClient: new (url: string) => BunRedisClient })
+      .RedisClient;
     const client = new RedisClient(redis.url);
     await client.connect();
     return [{
@@ -158,8 +152,7 @@ async function peerReaders(
     return {
       name: autoPipelining ? "ioredis (autopipelining)" : "ioredis",
       one: (i: number) => client.get(keys[i]!).then(parse),
-      many: (from: number, to: number) =>
-        client.mget(keys.slice(from, to)).then(parseAll),
+      many: (from: number, to: number) => client.mget(keys.slice(from, to)).then(parseAll),
       close: async () => void await client.quit(),
     };
   });
@@ -225,8 +218,7 @@ async function reads(
   // Our bytes without decoding: how much of ours is the socket, RESP and bookkeeping.
   const bytesOnly: Reader = {
     name: "ours, bytes only",
-    one: (i) =>
-      ours.get(keys[i]!).then((p) => ({ status: p ? "SUCCESS" : null })),
+    one: (i) => ours.get(keys[i]!).then((p) => ({ status: p ? "SUCCESS" : null })),
     many: (from, to) =>
       ours.mget(keys.slice(from, to)).then((ps) =>
         ps.map((p) => ({ status: p ? "SUCCESS" : null }))
@@ -238,8 +230,7 @@ async function reads(
   const modes = [concurrentGets(1000), batchedMgets(100, 10)];
   const rates = await measureReads(readers, modes);
 
-  const med = (mode: string, name: string) =>
-    median(rates.get(mode)!.get(name)!);
+  const med = (mode: string, name: string) => median(rates.get(mode)!.get(name)!);
   const peerOf = (mode: string) =>
     peers.reduce((
       best,
@@ -251,9 +242,7 @@ async function reads(
     const ratio = med(mode.key, "ours") / med(mode.key, peer.name);
     const xs = rates.get(mode.key)!.get("ours")!;
     const what = mode.key === "get"
-      ? `getTaskMeta ×1,000 in flight vs ${
-        isBun ? "RedisClient GET" : "ioredis GET"
-      } + JSON.parse`
+      ? `getTaskMeta ×1,000 in flight vs ${isBun ? "RedisClient GET" : "ioredis GET"} + JSON.parse`
       : `MGET of 100, 10 in flight, vs ${
         isBun ? 'RedisClient.send("MGET")' : "ioredis mget"
       } + JSON.parse`;
@@ -264,9 +253,7 @@ async function reads(
       ratio,
       goal,
       "higher",
-      `ours ${fmt(med(mode.key, "ours"))}/s (${fmt(Math.min(...xs))}–${
-        fmt(Math.max(...xs))
-      }), ` +
+      `ours ${fmt(med(mode.key, "ours"))}/s (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}), ` +
         `${peer.name} ${fmt(med(mode.key, peer.name))}/s`,
     );
   }
@@ -282,15 +269,9 @@ async function reads(
     const peerUs = 1e6 / med(mode.key, peer.name);
     const bytesUs = 1e6 / med(mode.key, "ours, bytes only");
     notes.push(
-      `${mode.label} (${fmt(meanSize)}-byte metas), µs per result: ours ${
-        oursUs.toFixed(2)
-      }, ` +
-        `${peer.name} ${peerUs.toFixed(2)}, ours without decoding ${
-          bytesUs.toFixed(2)
-        }; ` +
-        `JSON.parse alone ${
-          parseUs.toFixed(2)
-        }, our decode (kombu JSON + meta checks) ` +
+      `${mode.label} (${fmt(meanSize)}-byte metas), µs per result: ours ${oursUs.toFixed(2)}, ` +
+        `${peer.name} ${peerUs.toFixed(2)}, ours without decoding ${bytesUs.toFixed(2)}; ` +
+        `JSON.parse alone ${parseUs.toFixed(2)}, our decode (kombu JSON + meta checks) ` +
         `${decodeUs.toFixed(2)}. A ${goal}× goal leaves ${
           (peerUs / goal).toFixed(2)
         } µs per result.`,
@@ -389,18 +370,12 @@ async function latency(redis: { host: string; port: number; db: number }) {
     p50 / f50,
     1.2,
     "lower",
-    `ours p50 ${fmt(p50 * 1000)} µs, bare subscriber p50 ${
-      fmt(f50 * 1000)
-    } µs (${SAMPLES} each)`,
+    `ours p50 ${fmt(p50 * 1000)} µs, bare subscriber p50 ${fmt(f50 * 1000)} µs (${SAMPLES} each)`,
   );
   const a50 = median(oursArrival);
   notes.push(
-    `Latency, ours split: store → the message reaches our consumer p50 ${
-      fmt(a50 * 1000)
-    } µs ` +
-      `(the bare subscriber: ${
-        fmt(f50 * 1000)
-      } µs); message → promise resolved p50 ` +
+    `Latency, ours split: store → the message reaches our consumer p50 ${fmt(a50 * 1000)} µs ` +
+      `(the bare subscriber: ${fmt(f50 * 1000)} µs); message → promise resolved p50 ` +
       `${
         fmt((p50 - a50) * 1000)
       } µs (decoding the meta, settling the wait, get()'s promise chain).`,
@@ -459,9 +434,7 @@ function bundle() {
     (worker.raw - alone.raw) / KIB,
     40,
     "lower",
-    `${(worker.raw / KIB).toFixed(1)} KiB vs ${
-      (alone.raw / KIB).toFixed(1)
-    } KiB ` +
+    `${(worker.raw / KIB).toFixed(1)} KiB vs ${(alone.raw / KIB).toFixed(1)} KiB ` +
       `(gzip ${(worker.gzip / KIB).toFixed(1)} vs ${
         (alone.gzip / KIB).toFixed(1)
       }), esbuild ${version}`,
@@ -496,12 +469,8 @@ printTable(
   ["goal", "measured", "goal", "", "figures"],
   rows.map((r) => [
     r.label,
-    r.unit === "×"
-      ? `${r.value.toFixed(2)}×`
-      : `${r.value.toFixed(1)} ${r.unit}`,
-    `${r.better === "higher" ? "≥" : "≤"} ${
-      r.unit === "×" ? `${r.goal}×` : `${r.goal} ${r.unit}`
-    }`,
+    r.unit === "×" ? `${r.value.toFixed(2)}×` : `${r.value.toFixed(1)} ${r.unit}`,
+    `${r.better === "higher" ? "≥" : "≤"} ${r.unit === "×" ? `${r.goal}×` : `${r.goal} ${r.unit}`}`,
     r.pass ? "PASS" : "FAIL",
     r.detail,
   ]),

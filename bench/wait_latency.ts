@@ -258,9 +258,7 @@ async function measureFloor(
   });
   const out = emptySamples();
   const send = (id: string, payload: Uint8Array) =>
-    withStore
-      ? store(writer, id, payload)
-      : inFlight(writer.send(["PUBLISH", keyOf(id), payload]));
+    withStore ? store(writer, id, payload) : inFlight(writer.send(["PUBLISH", keyOf(id), payload]));
   const waitFor = (n: number) =>
     new Promise<void>((resolve) => {
       expected = n;
@@ -627,9 +625,7 @@ async function main(): Promise<void> {
   ];
   console.log();
   console.log(
-    `latency in µs, store → resolved (1 waiter: ${
-      fmt(ours.one.length)
-    } samples; 1,000 one at a ` +
+    `latency in µs, store → resolved (1 waiter: ${fmt(ours.one.length)} samples; 1,000 one at a ` +
       `time: ${fmt(ours.seq.length)}; 1,000 burst: ${fmt(ours.burst.length)})`,
   );
   console.log();
@@ -674,9 +670,7 @@ async function main(): Promise<void> {
     `goal: p50 within 1.2× of the floor (1 waiter): ` +
       verdict(
         r1 <= 1.2,
-        `${r1.toFixed(2)}× the bare-PUBLISH floor; ${
-          r1s.toFixed(2)
-        }× floor+store`,
+        `${r1.toFixed(2)}× the bare-PUBLISH floor; ${r1s.toFixed(2)}× floor+store`,
       ),
   );
   if (ioredis.length > 0) {

@@ -7,12 +7,7 @@
 // callback INCRs `stress:fired` in db 1 and stores the body's result, like a worker that ran it.
 // Prints one JSON line: {"slice", "parts", "fired"}.
 import process from "node:process";
-import {
-  canvas,
-  RedisBackend,
-  type Signature,
-  tcpDriver,
-} from "../mod.ts";
+import { canvas, RedisBackend, type Signature, tcpDriver } from "../mod.ts";
 
 const [port, groupId, bodyId, sliceText, slicesText, partsText, mode] = process.argv.slice(2);
 if (!port || !groupId || !bodyId || !sliceText || !slicesText || !partsText) {

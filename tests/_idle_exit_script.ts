@@ -3,10 +3,7 @@
 //   read  <url> <id>: reads a result and stores another, then returns
 //   wait  <url> <id> <timeout|none>: prints "waiting", then waits for the result and prints it
 import process from "node:process";
-import {
-  AsyncResult,
-  createBackend,
-} from "../mod.ts";
+import { AsyncResult, createBackend } from "../mod.ts";
 
 const [mode, url, id, timeout] = process.argv.slice(2);
 const backend = createBackend(url);

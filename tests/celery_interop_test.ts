@@ -135,7 +135,10 @@ for (const v of celeryVersions) {
           e.excModule === "builtins" && /ValueError: bad input/.test(e.traceback ?? ""),
       );
       const custom = await send(v, "custom_err");
-      const error = await new AsyncResult(custom, backend).get({ timeout: 20_000, propagate: false });
+      const error = await new AsyncResult(custom, backend).get({
+        timeout: 20_000,
+        propagate: false,
+      });
       assert.ok(error instanceof TaskError);
       assert.equal(error.excType, "MyErr");
       assert.equal(error.excModule, "celery_app");
@@ -186,7 +189,10 @@ for (const v of celeryVersions) {
     async () => {
       const { backend } = setups.get(v)!;
       const id = await send(v, "rich");
-      const r = await new AsyncResult(id, backend).get({ timeout: 20_000 }) as Record<string, unknown>;
+      const r = await new AsyncResult(id, backend).get({ timeout: 20_000 }) as Record<
+        string,
+        unknown
+      >;
       assert.equal(r.uni, "h\u00e9llo \u00e9\u{1F600}");
       assert.equal(r.big, 2n ** 70n);
       assert.equal(r.f, 2.5);

@@ -165,7 +165,10 @@ test("dateDone() refuses dates Python refuses instead of rolling them over (memo
     }
   }
   const feb30 = dates.find((d) => d.text === "2024-02-30T00:00:00")!;
-  await assert.rejects(new AsyncResult(feb30.id, backend).dateDone(), /day is out of range for month/);
+  await assert.rejects(
+    new AsyncResult(feb30.id, backend).dateDone(),
+    /day is out of range for month/,
+  );
   // 24:00:00 is the end of the day, i.e. the next midnight (Celery 5.6 reads it so; 5.2 refuses
   // it, which is why it is in neither list above).
   await backend.set(
