@@ -10,14 +10,7 @@
  *
  * @module
  */
-import {
-  PyDate,
-  PyDateTime,
-  PyDecimal,
-  PyFloat,
-  PyTime,
-  PyUUID,
-} from "../wire/serialization/python_types.ts";
+import { pythonRepr } from "../wire/python_repr.ts";
 
 /** Celery's `argsrepr_maxsize` and `kwargsrepr_maxsize`. */
 export const REPR_MAXSIZE = 1024;
@@ -142,7 +135,7 @@ function* tokens(value: unknown, depth: number, owed: string[]): Generator<Token
     yield { kind: "quoted", value };
     return;
   }
-  yield { kind: "text", text: pythonRepr(value) };
+  yield { kind: "text", text: scalarRepr(value) };
 }
 
 function render(token: Token, left: number): string {
@@ -185,71 +178,12 @@ function quoteBytes(bytes: Uint8Array, left: number): string {
 }
 
 /** Python's `str()`/`repr()` of a scalar, as saferepr writes it. */
-function pythonRepr(value: unknown): string {
-  if (value === null) return "None";
-  if (value === true) return "True";
-  if (value === false) return "False";
-  if (typeof value === "bigint") return value.toString();
-  if (typeof value === "number") {
-    if (Number.isSafeInteger(value)) return String(value); // what BigInt() writes, faster
-    return Number.isInteger(value) ? BigInt(value).toString() : PyFloat.repr(value);
+function scalarRepr(value: unknown): string {
+  // The encoder writes every integral number as an int (all its digits), -0 as 0.
+  if (typeof value === "number" && Number.isInteger(value)) {
+    return Number.isSafeInteger(value) ? String(value + 0) : BigInt(value).toString();
   }
-  if (value instanceof PyFloat) return PyFloat.repr(value.value);
-  if (value instanceof PyDecimal) return `Decimal('${value.text}')`;
-  if (value instanceof PyUUID) return `UUID('${value.toString()}')`;
-  if (value instanceof PyDateTime) return datetimeRepr(value);
-  if (value instanceof Date) return datetimeRepr(PyDateTime.fromDate(value));
-  if (value instanceof PyDate) return `datetime.date(${value.year}, ${value.month}, ${value.day})`;
-  if (value instanceof PyTime) {
-    const fields = trimZeros([value.hour, value.minute, value.second, value.microsecond], 2);
-    return `datetime.time(${fields.join(", ")}${tzinfoRepr(value.utcOffset)})`;
-  }
-  // Markers of other registered types ({"__type__", "__value__"}) are plain dicts above; nothing
-  // else reaches here once the arguments have been encoded.
-  return String(value);
-}
-
-function datetimeRepr(dt: PyDateTime): string {
-  const fields = trimZeros(
-    [dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond],
-    5,
-  );
-  return `datetime.datetime(${fields.join(", ")}${tzinfoRepr(dt.utcOffset)})`;
-}
-
-// datetime/time reprs leave out a zero microsecond, then a zero second.
-function trimZeros(fields: number[], keep: number): number[] {
-  const out = fields.slice();
-  for (let i = 0; i < 2 && out.length > keep && out[out.length - 1] === 0; i++) out.pop();
-  return out;
-}
-
-/** `, tzinfo=…` as Python writes a `datetime.timezone` from an isoformat offset. */
-function tzinfoRepr(offset: string | null): string {
-  if (offset === null) return "";
-  if (offset === "+00:00") return ", tzinfo=datetime.timezone.utc";
-  const match = /^([+-])(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{6}))?)?$/.exec(offset);
-  if (!match) return "";
-  const sign = match[1] === "-" ? -1 : 1;
-  const micros = sign * (
-    ((Number(match[2]) * 60 + Number(match[3])) * 60 + Number(match[4] ?? 0)) * 1_000_000 +
-    Number(match[5] ?? 0)
-  );
-  return `, tzinfo=datetime.timezone(${timedeltaRepr(micros)})`;
-}
-
-// timedelta normalises to days, 0 <= seconds < 86400, 0 <= microseconds < 1e6.
-function timedeltaRepr(totalMicros: number): string {
-  const dayMicros = 86_400_000_000;
-  const days = Math.floor(totalMicros / dayMicros);
-  const rest = totalMicros - days * dayMicros;
-  const seconds = Math.floor(rest / 1_000_000);
-  const microseconds = rest - seconds * 1_000_000;
-  const parts: string[] = [];
-  if (days) parts.push(`days=${days}`);
-  if (seconds) parts.push(`seconds=${seconds}`);
-  if (microseconds) parts.push(`microseconds=${microseconds}`);
-  return `datetime.timedelta(${parts.length ? parts.join(", ") : "0"})`;
+  return pythonRepr(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

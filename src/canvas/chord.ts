@@ -19,9 +19,9 @@ import type { RedisArg, RedisReply } from "../connection/driver.ts";
 import { DecodeError, TimeoutError } from "../errors.ts";
 import { type GroupMember, GroupResult, resultTuple } from "../results/group_result.ts";
 import type { ResultTuple, Signature, TaskRequest } from "../wire/meta.ts";
-import { PyDecimal, PyFloat } from "../wire/serialization/python_types.ts";
 import { EXCEPTION_STATES, PROPAGATE_STATES, type TaskState } from "../wire/states.ts";
 import { TaskError, toExceptionInfo } from "../wire/task_error.ts";
+import { pythonRepr, pythonStr } from "../wire/python_repr.ts";
 
 /**
  * What a chord header task's request carries (the task message's headers `id`, `group`,
@@ -262,7 +262,7 @@ export async function onChordPartReturn(
   try {
     total = pythonInt(sizeBytes, 0, keys.size) + totalDiff;
   } catch (error) {
-    return await fail(chordError(`Join error: ${pythonRepr(error)}`), null);
+    return await fail(chordError(`Join error: ${reprOf(error)}`), null);
   }
   if (readyCount !== total) return { status: "waiting", readyCount, total };
   if (!body) throw new TypeError(`Chord ${groupId} is complete, but request.chord has no body`);
@@ -290,7 +290,7 @@ export async function onChordPartReturn(
         request,
       });
     } catch (error) {
-      return await fail(chordError(`Callback error: ${pythonRepr(error)}`), total);
+      return await fail(chordError(`Callback error: ${reprOf(error)}`), total);
     } finally {
       await backend.driver.transaction([
         ["DEL", keys.results],
@@ -306,7 +306,7 @@ export async function onChordPartReturn(
     // Celery's bytes for a join that timed out (our TimeoutError's message also names the task).
     const reason = error instanceof TimeoutError
       ? "TimeoutError('The operation timed out.')"
-      : pythonRepr(error);
+      : reprOf(error);
     return await fail(chordError(`Join error: ${reason}`), total);
   }
 }
@@ -403,7 +403,7 @@ function unpackChordResult(backend: RedisBackend, member: RedisReply): unknown {
   }
   if (typeof state === "string" && PROPAGATE_STATES.has(state)) {
     throw chordError(
-      `Dependency ${String(tid)} raised ${pythonRepr(retval)}`,
+      `Dependency ${String(tid)} raised ${reprOf(retval)}`,
       retval instanceof TaskError ? retval : undefined,
     );
   }
@@ -457,65 +457,9 @@ function exceptionOnly(error: TaskError): string {
 
 // ---- Python's repr, for ChordError messages ----------------------------------------------------
 
-function pythonStr(args: readonly unknown[]): string {
-  if (args.length === 0) return "";
-  if (args.length === 1) return typeof args[0] === "string" ? args[0] : pythonRepr(args[0]);
-  return `(${args.map(pythonRepr).join(", ")})`;
-}
-
-// Python's repr() of a decoded value or of an exception (`ValueError('x')`, `MyErr('a', 42)`), as
-// Celery puts it in ChordError messages.
-function pythonRepr(value: unknown): string {
-  if (value === null || value === undefined) return "None";
-  if (value === true) return "True";
-  if (value === false) return "False";
-  if (typeof value === "string") return pythonStringRepr(value);
-  if (typeof value === "bigint") return value.toString();
-  if (typeof value === "number") {
-    if (Number.isInteger(value) && !Object.is(value, -0)) return String(value);
-    if (Number.isNaN(value)) return "nan";
-    if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
-    return PyFloat.repr(value);
-  }
-  if (value instanceof PyFloat) {
-    const v = value.value;
-    return Number.isNaN(v)
-      ? "nan"
-      : !Number.isFinite(v)
-      ? (v > 0 ? "inf" : "-inf")
-      : value.toString();
-  }
-  if (value instanceof PyDecimal) return `Decimal('${value.toString()}')`;
-  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
-  if (value instanceof Error) {
-    const error = value instanceof TaskError ? value : asTaskError(value);
-    const name = error.excType.split(".").at(-1) ?? error.excType;
-    const args = error.excMessage;
-    return args.length === 1
-      ? `${name}(${pythonRepr(args[0])})`
-      : `${name}(${args.map(pythonRepr).join(", ")})`;
-  }
-  if (typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>);
-    return `{${entries.map(([k, v]) => `${pythonStringRepr(k)}: ${pythonRepr(v)}`).join(", ")}}`;
-  }
-  return String(value);
-}
-
-function pythonStringRepr(text: string): string {
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const char of text) {
-    const code = char.codePointAt(0)!;
-    if (char === "\\") out += "\\\\";
-    else if (char === quote) out += `\\${quote}`;
-    else if (char === "\n") out += "\\n";
-    else if (char === "\r") out += "\\r";
-    else if (char === "\t") out += "\\t";
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else out += char;
-  }
-  return out + quote;
+// repr() of a value, an Error being the Python exception it is stored as.
+function reprOf(value: unknown): string {
+  return pythonRepr(value instanceof Error ? asTaskError(value) : value);
 }
 
 // ---- Small helpers ---------------------------------------------------------------------------------

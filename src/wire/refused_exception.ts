@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { pythonStr } from "./python_repr.ts";
 
 /** The Python exception a stored value turns into: its class, module and `str()`. */
 export interface PythonRaise {
@@ -74,7 +75,7 @@ function pythonDict(value: unknown): { record: Record<string, unknown> } | { rai
     raise: builtin(
       "TypeError",
       "If the stored exception isn't an instance of BaseException, it must be a dictionary.\n" +
-        `Instead got: ${pythonStr(value)}`,
+        `Instead got: ${pythonStr([value])}`,
     ),
   };
   const elements = iterate(value);
@@ -123,62 +124,11 @@ function pythonTypeName(value: unknown): string {
   if (value === null || value === undefined) return "NoneType";
   if (typeof value === "boolean") return "bool";
   if (typeof value === "bigint") return "int";
-  if (typeof value === "number") return Number.isInteger(value) ? "int" : "float";
+  if (typeof value === "number") {
+    return Number.isSafeInteger(value) && !Object.is(value, -0) ? "int" : "float";
+  }
   if (typeof value === "string") return "str";
   if (Array.isArray(value)) return "list";
   if (value instanceof Uint8Array) return "bytes";
   return isPlainObject(value) ? "dict" : (value.constructor?.name ?? "object");
-}
-
-// Python's str() and repr() of a decoded JSON value.
-function pythonStr(value: unknown): string {
-  return typeof value === "string" ? value : pythonRepr(value);
-}
-
-function pythonRepr(value: unknown): string {
-  if (value === null || value === undefined) return "None";
-  if (value === true) return "True";
-  if (value === false) return "False";
-  if (typeof value === "string") return reprString(value);
-  if (typeof value === "bigint") return String(value);
-  if (typeof value === "number") return reprNumber(value);
-  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
-  if (value instanceof Uint8Array) return `b${reprString(String.fromCharCode(...value))}`;
-  if (isPlainObject(value)) {
-    const items = Object.entries(value).map(([k, v]) => `${reprString(k)}: ${pythonRepr(v)}`);
-    return `{${items.join(", ")}}`;
-  }
-  return String(value);
-}
-
-function reprString(text: string): string {
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const char of text) {
-    const code = char.codePointAt(0)!;
-    if (char === "\\") out += "\\\\";
-    else if (char === quote) out += `\\${quote}`;
-    else if (char === "\n") out += "\\n";
-    else if (char === "\r") out += "\\r";
-    else if (char === "\t") out += "\\t";
-    else if (code < 0x20 || (code >= 0x7f && code < 0xa0)) {
-      out += `\\x${code.toString(16).padStart(2, "0")}`;
-    } else out += char;
-  }
-  return out + quote;
-}
-
-// float repr: shortest round-trip digits, positional for exponents -4..15, else d.ddde+XX.
-function reprNumber(n: number): string {
-  if (Number.isNaN(n)) return "nan";
-  if (!Number.isFinite(n)) return n > 0 ? "inf" : "-inf";
-  if (Number.isInteger(n) && Math.abs(n) < 1e16) return String(n);
-  const [mantissa, exp] = n.toExponential().split("e") as [string, string];
-  const exponent = Number(exp);
-  if (exponent >= -4 && exponent < 16) {
-    const text = String(n);
-    return Number.isInteger(n) ? `${text}.0` : text;
-  }
-  const sign = exponent < 0 ? "-" : "+";
-  return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, "0")}`;
 }

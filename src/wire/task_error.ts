@@ -5,7 +5,7 @@
  * @module
  */
 import { DecodeError } from "../errors.ts";
-import { DEFAULT_MAX_DEPTH } from "./serialization/decode_limits.ts";
+import { pythonStr } from "./python_repr.ts";
 import { exceptionRecordOf } from "./refused_exception.ts";
 
 /** The exception record Celery stores for RETRY, FAILURE and REVOKED (key order matters). */
@@ -167,38 +167,6 @@ export function tracebackOf(error: unknown): string | null {
 }
 
 // Python's str(exc): "" for no args, str(arg) for one, repr(args) for several.
-function pythonStr(args: readonly unknown[]): string {
-  if (args.length === 0) return "";
-  if (args.length === 1) return typeof args[0] === "string" ? args[0] : pythonRepr(args[0]);
-  return `(${args.map((arg) => pythonRepr(arg)).join(", ")})`;
-}
-
-function pythonRepr(value: unknown, depth = 0): string {
-  if (typeof value === "string") {
-    return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-  }
-  if (value === null || value === undefined) return "None";
-  if (value === true) return "True";
-  if (value === false) return "False";
-  if (Array.isArray(value)) {
-    // Stored args are untrusted: deep nesting is a bad record, not a stack overflow.
-    if (depth >= DEFAULT_MAX_DEPTH) {
-      throw new DecodeError(
-        `Exception args nested deeper than ${DEFAULT_MAX_DEPTH} levels cannot be shown`,
-      );
-    }
-    return `[${value.map((item) => pythonRepr(item, depth + 1)).join(", ")}]`;
-  }
-  if (typeof value === "object") {
-    try {
-      return JSON.stringify(value) ?? String(value);
-    } catch {
-      return String(value);
-    }
-  }
-  return String(value);
-}
-
 function describe(value: unknown): string {
   if (value === null || value === undefined) return "null";
   if (Array.isArray(value)) return "an array";
