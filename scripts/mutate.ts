@@ -262,7 +262,7 @@ const MUTANTS: Mutant[] = [
   {
     name: "get(): parent checks go on after the wait settled",
     file: "src/results/async_result.ts",
-    original: `      done = true;\n      clearTimeout(timer);\n`,
+    original: `      done = true;\n      if (timer !== undefined) clearTimeout(timer);\n`,
     replacement: ``,
     tests: CONSUMER_TESTS,
   },

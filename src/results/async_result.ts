@@ -140,7 +140,7 @@ export class AsyncResult {
       );
     } finally {
       done = true;
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
 
