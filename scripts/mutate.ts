@@ -274,6 +274,13 @@ const MUTANTS: Mutant[] = [
     tests: ["tests/kombu_json_test.ts", "tests/payload_fuzz_test.ts"],
   },
   {
+    name: "HTTP subscriber: a closed stream's fetch aborted, its body not cancelled",
+    file: "src/connection/drivers/_http_subscriber.ts",
+    original: `    void this.#reader?.cancel().catch(() => {});\n`,
+    replacement: ``,
+    tests: ["tests/backend_http_test.ts"],
+  },
+  {
     name: "HTTP subscriber: no sweep after a replacement (given-up channels keep their stream)",
     file: "src/connection/drivers/_http_subscriber.ts",
     original: `    this.#sweep();\n    // A message published`,

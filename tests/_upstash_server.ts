@@ -127,6 +127,8 @@ export interface UpstashServer extends AsyncDisposable {
   readonly openStreams: number;
   /** Streams that have ended so far (closed by either side). */
   readonly endedStreams: number;
+  /** The open streams' state, for a failing test's message. */
+  describeStreams(): string;
   /** Resets the request counters and the command log. */
   resetCounts(): void;
   /** Cuts every open subscribe stream (as a proxy or platform limit would). */
@@ -237,6 +239,12 @@ function dropNext(res: ServerResponse): boolean {
 }
 
 /** Starts the REST server on a free loopback port, connected to the given redis-server. */
+interface StreamState {
+  opened: number;
+  writesRefused: number;
+  lastWriteOk: number;
+}
+
 export async function startUpstashServer(options: UpstashServerOptions): Promise<UpstashServer> {
   const db = options.db ?? 0;
   const main = await RespConnection.open(options.redisPort);
@@ -247,7 +255,7 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
   let answersToDrop = 0;
   const requests: Record<string, number> = {};
   const commands: string[] = [];
-  const streams = new Set<{ res: ServerResponse; conn: RespConnection }>();
+  const streams = new Set<{ res: ServerResponse; conn: RespConnection; state: StreamState }>();
   let endedStreams = 0;
   const count = (kind: string) => (requests[kind] = (requests[kind] ?? 0) + 1);
 
@@ -289,7 +297,8 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
       conn.close();
       return void res.destroy();
     }
-    const stream = { res, conn };
+    const state: StreamState = { opened: Date.now(), writesRefused: 0, lastWriteOk: Date.now() };
+    const stream = { res, conn, state };
     streams.add(stream);
     res.writeHead(200, {
       "content-type": "text/event-stream",
@@ -314,7 +323,12 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     // A comment line now and then: a runtime may notice a client that went away only when it
     // writes (Deno's node:http, under load, left a closed stream counted for over 10 s).
     const keepAlive = setInterval(() => {
-      if (!res.write(": keep-alive\n\n") && (res.destroyed || res.socket?.destroyed)) end();
+      if (res.write(": keep-alive\n\n")) {
+        state.lastWriteOk = Date.now();
+      } else {
+        state.writesRefused++;
+        if (res.destroyed || res.socket?.destroyed) end();
+      }
     }, 100);
     const end = () => {
       clearInterval(keepAlive);
@@ -444,6 +458,14 @@ export async function startUpstashServer(options: UpstashServerOptions): Promise
     },
     get endedStreams() {
       return endedStreams;
+    },
+    describeStreams() {
+      const now = Date.now();
+      return [...streams].map(({ res, state }) =>
+        `open ${now - state.opened} ms, last write ok ${now - state.lastWriteOk} ms ago, ` +
+        `${state.writesRefused} refused, destroyed ${res.destroyed}, ` +
+        `socket destroyed ${res.socket?.destroyed}, buffered ${res.writableLength}`
+      ).join("; ");
     },
     resetCounts() {
       for (const key of Object.keys(requests)) delete requests[key];

@@ -40,6 +40,58 @@ after(async () => {
   await redis[Symbol.asyncDispose]();
 });
 
+// The subscribe requests this file's clients made: whether each was aborted, failed, or had its
+// body cancelled. When the server still counts a stream, this tells a stream we left open from
+// one the server has not noticed closing.
+interface SubscribeRequest {
+  aborted: () => boolean;
+  failed: boolean;
+  cancelled: boolean;
+}
+const subscribeRequests: SubscribeRequest[] = [];
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const url = String(input instanceof Request ? input.url : input);
+  if (!url.includes("/subscribe/")) return await realFetch(input, init);
+  const entry = { aborted: () => init?.signal?.aborted === true, failed: false, cancelled: false };
+  subscribeRequests.push(entry);
+  let response: Response;
+  try {
+    response = await realFetch(input, init);
+  } catch (error) {
+    entry.failed = true;
+    throw error;
+  }
+  if (!response.body) return response;
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    async cancel(reason) {
+      entry.cancelled = true;
+      await reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, headers: response.headers });
+};
+
+async function untilNoOpenStream(what: string, count = 0): Promise<void> {
+  try {
+    await until(what, () => rest.openStreams === count);
+  } catch (error) {
+    const ours = subscribeRequests.filter((r) => !r.cancelled && !r.failed).length;
+    throw new Error(
+      `${
+        (error as Error).message
+      }: the server counts ${rest.openStreams} (${rest.describeStreams()}); ` +
+        `${ours} of our ${subscribeRequests.length} subscribe requests neither cancelled nor failed`,
+    );
+  }
+}
+
 const text = (bytes: unknown) => new TextDecoder().decode(bytes as Uint8Array);
 const keysOf = (backend: RedisBackend, ids: string[]) => ids.map((id) => backend.keys.task(id));
 
@@ -252,7 +304,23 @@ test("httpDriver({ streaming }) keeps one stream for every channel, confirmed be
   assert.equal(rest.requests["/subscribe"], 1);
   await Promise.all(ids.map((id) => backend.markAsDone(id, id)));
   assert.deepEqual((await Promise.all(waits)).map((m) => m.result), ids);
-  await until("no open stream", () => rest.openStreams === 0);
+  await untilNoOpenStream("no open stream");
+});
+
+test("httpDriver({ streaming }) cancels the body of a stream it closes, not only aborts it", async () => {
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  await using backend = new RedisBackend(driver);
+  const from = subscribeRequests.length;
+  const controller = new AbortController();
+  const waiting = consumerFor(backend).wait("cancelled-body", { signal: controller.signal });
+  waiting.catch(() => {});
+  await until("the stream", () => rest.openStreams === 1);
+  const [request] = subscribeRequests.slice(from);
+  assert.ok(request);
+  assert.equal(request.cancelled, false);
+  controller.abort(new Error("given up"));
+  await until("the body cancelled", () => request.cancelled);
+  await untilNoOpenStream("the stream closed at the server");
 });
 
 test("httpDriver({ streaming }) closes a replacement stream whose channels were given up while it opened", async () => {

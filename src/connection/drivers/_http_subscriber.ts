@@ -86,6 +86,7 @@ class Stream {
   readonly #controller = new AbortController();
   readonly #confirmed = new Set<string>();
   #ended = false;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #confirm!: () => void;
   #fail!: (error: Error) => void;
   readonly ready: Promise<void>;
@@ -133,15 +134,23 @@ class Stream {
     if (this.#ended) return;
     this.#ended = true;
     this.#fail(new BackendClosedError("The stream was closed"));
-    this.#controller.abort();
+    this.#release();
   }
 
   #end(error: Error): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#fail(error);
-    this.#controller.abort();
+    this.#release();
     this.onEnd(this, error);
+  }
+
+  // Cancels the body before aborting: an abort only errors the body stream, and a runtime may
+  // then keep the connection (and the server its subscription) until the body is collected;
+  // a cancel is what tells it the body is not wanted. Aborting covers a response not yet there.
+  #release(): void {
+    void this.#reader?.cancel().catch(() => {});
+    this.#controller.abort();
   }
 
   async #run(): Promise<void> {
@@ -173,6 +182,8 @@ class Stream {
       );
     }
     const reader = response.body.getReader();
+    if (this.#ended) return void reader.cancel().catch(() => {});
+    this.#reader = reader;
     let buffer = "";
     let data: string[] = [];
     try {
