@@ -119,7 +119,9 @@ export class AsyncResult {
   // As Celery: the parents are checked before the wait, then on every turn of its drain loop
   // (about once a second); here one check at a time, each one MGET.
   async #getFollowingParents(options: GetOptions): Promise<unknown> {
-    await throwParentFailure(this);
+    // The parents never change: their ids are gathered once for every check.
+    const ids = parentIds(this);
+    await throwParentFailure(this.backend, ids);
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
     let done = false;
@@ -127,7 +129,7 @@ export class AsyncResult {
     const scheduleCheck = () => {
       if (done) return;
       timer = setTimeout(() => {
-        throwParentFailure(this).then(scheduleCheck, (error) => stop.abort(error));
+        throwParentFailure(this.backend, ids).then(scheduleCheck, (error) => stop.abort(error));
       }, PARENT_CHECK_MS);
     };
     scheduleCheck();
@@ -527,17 +529,21 @@ function settled(meta: TaskMeta, propagate: boolean): Promise<unknown> {
  */
 const childrenOfCachedMeta = new WeakMap<TaskMeta, readonly GroupMember[] | null>();
 
-/**
- * Celery's `_maybe_reraise_parent_error()`: throws the error of the first FAILURE or REVOKED among
- * a result's parents, the root first.
- */
-async function throwParentFailure(result: AsyncResult): Promise<void> {
+/** The task ids of a result's parents, the root's first (a group's members in order). */
+function parentIds(result: AsyncResult): string[] {
   const parents: GroupMember[] = [];
   for (let node = result.parent; node; node = node.parent) parents.push(node);
-  const ids = parents.reverse().flatMap((node) =>
+  return parents.reverse().flatMap((node) =>
     node instanceof AsyncResult ? [node.id] : node.leaves().map((leaf) => leaf.id)
   );
-  const failed = (await result.backend.getTaskMetas(ids)).find((meta) =>
+}
+
+/**
+ * Celery's `_maybe_reraise_parent_error()`: throws the error of the first FAILURE or REVOKED among
+ * the parents' tasks (`parentIds()`), with one MGET.
+ */
+async function throwParentFailure(backend: RedisBackend, ids: readonly string[]): Promise<void> {
+  const failed = (await backend.getTaskMetas(ids)).find((meta) =>
     PROPAGATE_STATES.has(meta.status)
   );
   if (failed) throw propagatedError(failed);
