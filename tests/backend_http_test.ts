@@ -213,9 +213,11 @@ test("httpDriver() never resends a write whose answer was lost, and retries read
 });
 
 test("httpDriver() rejects on timeout or close instead of resolving 'Aborted'", async () => {
-  // The server holds every request until the test ends: no answer ever comes in time.
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
+  // The server holds every request until the test ends, then drops it unanswered and unexecuted:
+  // no answer ever comes in time, and no held command runs later, into the next test's counts.
+  let release!: (reason: Error) => void;
+  const held = new Promise<void>((_, reject) => (release = reject));
+  held.catch(() => {});
   const arrived: string[] = [];
   rest.setHook((_path, body) => {
     arrived.push(String((body as unknown[])[0]));
@@ -229,16 +231,18 @@ test("httpDriver() rejects on timeout or close instead of resolving 'Aborted'", 
       readRetries: 0,
     });
     await assert.rejects(slow.send(["GET", "x"]), /timed out after 50 ms/);
-    const pending = slow.send(["SET", "x", "1"]);
-    await until("the SET at the server", () => arrived.includes("SET")); // the request is at the server, unanswered
-    await slow.close();
+    // Closed while a request is at the server: a timeout long enough that only close() ends it.
+    await using closing = httpDriver({ url: rest.url, token: TOKEN, requestTimeout: 600_000 });
+    const pending = closing.send(["SET", "x", "1"]);
+    await until("the SET at the server", () => arrived.includes("SET"));
+    await closing.close();
     await assert.rejects(
       pending,
       (e: unknown) => e instanceof BackendClosedError && e.message.length > 0,
     );
   } finally {
     rest.setHook(undefined);
-    release();
+    release(new Error("the test is over"));
   }
 });
 
