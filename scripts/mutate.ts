@@ -287,6 +287,13 @@ const MUTANTS: Mutant[] = [
     replacement: `    // A message published`,
     tests: ["tests/backend_http_test.ts"],
   },
+  {
+    name: "deadline queue: an expired deadline stays cancellable (a later wait loses its timeout)",
+    file: "src/results/consumer/deadline_queue.ts",
+    original: `      deadline.item = undefined;\n      this.#onExpire(item);`,
+    replacement: `      this.#onExpire(item);`,
+    tests: ["tests/deadline_queue_test.ts", "tests/backend_memory_test.ts"],
+  },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));

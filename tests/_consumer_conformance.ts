@@ -16,7 +16,7 @@ import {
 } from "../mod.ts";
 import { type DriverFactory, recordingDriver } from "./_drivers.ts";
 import { channels, noChannelsLeft, watching } from "./_pubsub.ts";
-import { sleep, until } from "./_time.ts";
+import { settled, sleep, until } from "./_time.ts";
 
 export function defineConsumerConformance(driverName: string, makeDriver: DriverFactory): void {
   const named = (subject: string) => `${driverName}: ${subject}`;
@@ -78,6 +78,21 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
           e instanceof TimeoutError &&
           e.message.startsWith("The operation timed out: waited 50 ms for task never"),
       );
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
+
+  test(
+    named("every wait times out, however many timed out before it"),
+    async () => {
+      await using backend = await backendWith();
+      // A timed-out wait's deadline is cancelled later, with others: that must not cost the
+      // next wait its own deadline (it once did, and the next wait hung forever).
+      for (const [i, timeout] of [0, 1, 10, 0, 5].entries()) {
+        const what = `wait ${i} (timeout ${timeout} ms)`;
+        const waiting = new AsyncResult(`times-out-${i}`, backend).get({ timeout });
+        await assert.rejects(settled(what, waiting), TimeoutError, what);
+      }
       assert.deepEqual(await noChannelsLeft(backend.driver), []);
     },
   );

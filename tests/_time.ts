@@ -23,6 +23,22 @@ export async function until(
   }
 }
 
+/**
+ * The promise's outcome, or a failure naming `what` if it has not settled after `withinMs`: a
+ * test of a wait that might never end fails with a reason instead of hanging.
+ */
+export async function settled<T>(what: string, promise: Promise<T>, withinMs = 10_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} never settled`)), withinMs);
+  });
+  try {
+    return await Promise.race([promise, stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The instant the fixed clock reads: 2026-11-24 11:38:23.027 UTC. */
 export const FIXED_INSTANT: Date = new Date(Date.UTC(2026, 10, 24, 11, 38, 23, 27));
 

@@ -55,6 +55,23 @@ test("DeadlineQueue re-arms for an earlier deadline added later", () => {
   assert.equal(clock.pendingTimers, 0, "no timer left armed");
 });
 
+test("DeadlineQueue.cancel() of a deadline that has already expired changes nothing", () => {
+  // Waiters cancel a settled wait's deadline later, in a batch: by then it may have expired.
+  const clock = new ManualClock();
+  const expired: string[] = [];
+  const queue = new DeadlineQueue<string>((item) => expired.push(item), clock.now, clock.timers);
+  const first = queue.add(clock.now() + 1, "first");
+  clock.advance(1);
+  assert.deepEqual(expired, ["first"]);
+  queue.add(clock.now() + 10, "second");
+  queue.cancel(first);
+  assert.equal(queue.size, 1, "the live deadline is still counted");
+  assert.equal(clock.pendingTimers, 1, "and its timer still armed");
+  clock.advance(10);
+  assert.deepEqual(expired, ["first", "second"]);
+  assert.equal(queue.size, 0);
+});
+
 test("DeadlineQueue reaches a far deadline by re-arming at most 2^31-1 ms ahead", () => {
   let now = 1_000;
   let armed = 0;

@@ -84,9 +84,16 @@ export class DeadlineQueue<T> {
     this.#timerAt = Infinity;
     const now = this.#now();
     while (this.#heap.length > 0 && this.#heap[0]!.at <= now) {
-      const { item } = this.#pop();
-      if (item === undefined) this.#cancelled--;
-      else this.#onExpire(item);
+      const deadline = this.#pop();
+      const item = deadline.item;
+      if (item === undefined) {
+        this.#cancelled--;
+        continue;
+      }
+      // Out of the heap now: a later cancel() of it must not count it as cancelled in the heap
+      // (that count once cleared the heap while a live deadline was in it).
+      deadline.item = undefined;
+      this.#onExpire(item);
     }
     if (this.#heap.length > 0) this.#arm();
   }
