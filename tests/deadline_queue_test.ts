@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { DeadlineQueue, MAX_TIMER_DELAY } from "../src/results/consumer/deadline_queue.ts";
 import { ManualClock } from "./_time.ts";
 
@@ -110,4 +111,67 @@ test("DeadlineQueue refuses a deadline that is not a finite time", () => {
   assert.throws(() => queue.add(Infinity, "x"), RangeError);
   assert.throws(() => queue.add(Number.NaN, "x"), RangeError);
   assert.equal(queue.size, 0);
+});
+
+// Against a model (a map of live deadlines): any sequence of adds, cancels (of live, expired and
+// already-cancelled deadlines, as Waiters' batched cancels do) and clock advances expires exactly
+// the live items that fall due, each at its own time, and keeps one timer while any is live.
+// Many cancels in a row exercise the compaction past 1,024 cancelled entries.
+test("DeadlineQueue matches a map of live deadlines under any adds, cancels and advances", () => {
+  const step = fc.oneof(
+    fc.record({ op: fc.constant("add" as const), delay: fc.integer({ min: 0, max: 50 }) }),
+    fc.record({ op: fc.constant("cancel" as const), pick: fc.nat() }),
+    fc.record({ op: fc.constant("cancelMany" as const), count: fc.integer({ min: 0, max: 1500 }) }),
+    fc.record({ op: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 30 }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+      const clock = new ManualClock();
+      const expired: [item: number, at: number][] = [];
+      const queue = new DeadlineQueue<number>(
+        (item) => expired.push([item, clock.now()]),
+        clock.now,
+        clock.timers,
+      );
+      const handles: ReturnType<typeof queue.add>[] = [];
+      const live = new Map<number, number>(); // item -> the time it falls due
+      const due: [number, number][] = [];
+      const add = (delay: number) => {
+        const at = clock.now() + delay;
+        live.set(handles.length, at);
+        handles.push(queue.add(at, handles.length));
+      };
+      const cancel = (item: number) => {
+        queue.cancel(handles[item]);
+        live.delete(item);
+      };
+      const advance = (ms: number) => {
+        const end = clock.now() + ms;
+        for (const [item, at] of live) {
+          if (at <= end) {
+            due.push([item, at]);
+            live.delete(item);
+          }
+        }
+        clock.advance(ms);
+      };
+      for (const s of steps) {
+        if (s.op === "add") add(s.delay);
+        else if (s.op === "cancel") {
+          if (handles.length > 0) cancel(s.pick % handles.length);
+        } else if (s.op === "cancelMany") {
+          const from = handles.length;
+          for (let i = 0; i < s.count; i++) add(40);
+          for (let i = from; i < handles.length; i++) cancel(i);
+        } else advance(s.ms);
+        assert.equal(queue.size, live.size, "live deadlines counted");
+        assert.equal(clock.pendingTimers, live.size > 0 ? 1 : 0, "one timer while any is live");
+      }
+      advance(100); // whatever remains expires at its time
+      const byItem = (a: [number, number], b: [number, number]) => a[0] - b[0];
+      assert.deepEqual([...expired].sort(byItem), due.sort(byItem), "each item once, on time");
+      assert.ok(expired.every(([, at], i) => i === 0 || expired[i - 1]![1] <= at), "in order");
+    }),
+    { numRuns: 300 },
+  );
 });
