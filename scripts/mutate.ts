@@ -262,8 +262,16 @@ const MUTANTS: Mutant[] = [
   {
     name: "get(): parent checks go on after the wait settled",
     file: "src/results/async_result.ts",
-    original: `      done = true;\n      if (timer !== undefined) clearTimeout(timer);\n`,
-    replacement: ``,
+    original: `    } finally {\n      unwatch();\n    }`,
+    replacement: `    } finally {\n    }`,
+    tests: CONSUMER_TESTS,
+  },
+  {
+    name: "parent watch: one wait's failed parent ends every watching wait",
+    file: "src/results/parent_watch.ts",
+    original: `          this.#fail(watcher, propagatedError(meta));`,
+    replacement:
+      `          for (const other of watchers) this.#fail(other, propagatedError(meta));`,
     tests: CONSUMER_TESTS,
   },
   {

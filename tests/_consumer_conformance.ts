@@ -6,6 +6,7 @@ import {
   AsyncResult,
   BackendClosedError,
   consumerFor,
+  DecodeError,
   GroupResult,
   PollingConsumer,
   RedisBackend,
@@ -301,6 +302,47 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
       );
       // fp-done's timer would have fired before fp-last's first check, had it been left running.
       assert.equal(reads("fp-p1"), readsOfP1);
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
+
+  test(
+    named("waits on chain results share one MGET of all their parents per check"),
+    async () => {
+      const { driver, log } = recordingDriver(await makeDriver());
+      await using backend = new RedisBackend(driver);
+      const n = 30;
+      const parentKeys = Array.from({ length: n }, (_, i) => backend.keys.task(`sp-p${i}`));
+      const leaves = Array.from({ length: n }, (_, i) => `sp-l${i}`);
+      const waits = leaves.map((leaf, i) =>
+        new AsyncResult(leaf, backend, new AsyncResult(`sp-p${i}`, backend)).get({
+          timeout: 30_000,
+        })
+      );
+      for (const waiting of waits) waiting.catch(() => {});
+      await watching(backend, leaves);
+      const from = log.length;
+      // (The writes below read too: the SUCCESS guard's GET. Only MGETs are checks.)
+      const parentReads = () =>
+        log.slice(from).filter((command) =>
+          command[0] === "MGET" && parentKeys.some((key) => command.includes(key))
+        );
+      await until("a check during the waits", () => parentReads().length >= 1);
+      // A revoked parent ends its own wait; an unreadable one its own; the others go on.
+      await backend.markAsRevoked("sp-p3", "revoked");
+      await backend.set(parentKeys[7]!, new TextEncoder().encode("{not json"));
+      await assert.rejects(waits[3]!, (e: unknown) => e instanceof TaskError);
+      await assert.rejects(waits[7]!, DecodeError);
+      assert.ok(parentReads().length >= 2);
+      for (const command of parentReads()) {
+        assert.deepEqual(new Set(command.slice(1)), new Set(parentKeys), "every parent, once");
+        assert.equal(command.length, n + 1);
+      }
+      await Promise.all(
+        leaves.filter((_, i) => i !== 3 && i !== 7).map((leaf) => backend.markAsDone(leaf, leaf)),
+      );
+      const results = await Promise.all(waits.filter((_, i) => i !== 3 && i !== 7));
+      assert.deepEqual(results, leaves.filter((_, i) => i !== 3 && i !== 7));
       assert.deepEqual(await noChannelsLeft(backend.driver), []);
     },
   );

@@ -15,6 +15,7 @@ import { DEFAULT_MAX_DEPTH } from "../wire/serialization/decode_limits.ts";
 import { PROPAGATE_STATES, READY_STATES, type TaskState } from "../wire/states.ts";
 import { consumerFor } from "./consumer/consumer_for.ts";
 import { getMany } from "./get_many.ts";
+import { parentWatchFor, throwParentFailure } from "./parent_watch.ts";
 import { propagatedError } from "./propagated_error.ts";
 
 /** Options of {@linkcode AsyncResult.get}. */
@@ -36,9 +37,6 @@ export interface GetOptions {
    */
   followParents?: boolean | undefined;
 }
-
-// How often a wait looks at the parents again (Celery's drain loop wakes about once a second).
-const PARENT_CHECK_MS = 1000;
 
 /** A member of a group, a task's child or a parent: a task's result or a group. */
 export type GroupMember = AsyncResult | GroupResult;
@@ -117,22 +115,14 @@ export class AsyncResult {
   }
 
   // As Celery: the parents are checked before the wait, then on every turn of its drain loop
-  // (about once a second); here one check at a time, each one MGET.
+  // (about once a second, by the backend's shared ParentWatch).
   async #getFollowingParents(options: GetOptions): Promise<unknown> {
     // The parents never change: their ids are gathered once for every check.
     const ids = parentIds(this);
     await throwParentFailure(this.backend, ids);
     const stop = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-    let done = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const scheduleCheck = () => {
-      if (done) return;
-      timer = setTimeout(() => {
-        throwParentFailure(this.backend, ids).then(scheduleCheck, (error) => stop.abort(error));
-      }, PARENT_CHECK_MS);
-    };
-    scheduleCheck();
+    const unwatch = parentWatchFor(this.backend).watch(ids, (error) => stop.abort(error));
     try {
       return await consumerFor(this.backend).waitThen(
         this.id,
@@ -141,8 +131,7 @@ export class AsyncResult {
         this,
       );
     } finally {
-      done = true;
-      if (timer !== undefined) clearTimeout(timer);
+      unwatch();
     }
   }
 
@@ -536,17 +525,6 @@ function parentIds(result: AsyncResult): string[] {
   return parents.reverse().flatMap((node) =>
     node instanceof AsyncResult ? [node.id] : node.leaves().map((leaf) => leaf.id)
   );
-}
-
-/**
- * Celery's `_maybe_reraise_parent_error()`: throws the error of the first FAILURE or REVOKED among
- * the parents' tasks (`parentIds()`), with one MGET.
- */
-async function throwParentFailure(backend: RedisBackend, ids: readonly string[]): Promise<void> {
-  const failed = (await backend.getTaskMetas(ids)).find((meta) =>
-    PROPAGATE_STATES.has(meta.status)
-  );
-  if (failed) throw propagatedError(failed);
 }
 
 function checkParent(parent: GroupMember | null): GroupMember | null {
