@@ -201,6 +201,26 @@ after(async () => {
 });
 defineCases("tcp", () => createBackend(`${redis!.url}/3`));
 
+test("sseResponse(): a deadline beyond a timer's reach is none; an invalid one a TypeError", async () => {
+  await using backend = createBackend("memory://");
+  // 2^31 ms and more: a runtime would fire such a timer at once and end the stream at its start.
+  for (const deadline of [Date.now() + 2 ** 31 + 1_000, new Date(8.64e15)]) {
+    const ended: string[] = [];
+    const response = sseResponse(backend, "far-deadline", { deadline });
+    const events = liveEvents(response);
+    assert.equal((await events.next()).value?.data.status, "PENDING");
+    // A timer that fired at once has ended the stream by the time the result is stored.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await backend.markAsDone("far-deadline", "done");
+    for await (const event of events) ended.push(`${event.event} ${event.data.status}`);
+    assert.deepEqual(ended, ["state SUCCESS"]);
+    await backend.forget("far-deadline");
+  }
+  for (const deadline of [Number.NaN, Infinity, new Date(Number.NaN)]) {
+    assert.throws(() => sseResponse(backend, "x", { deadline }), TypeError);
+  }
+});
+
 test("metaToJson(): no traceback unless asked for, errors and bigints JSON-safe", async () => {
   await using backend = createBackend("memory://");
   await backend.markAsFailure("mtj-1", new TypeError("bad"), { traceback: TRACEBACK });

@@ -7,6 +7,7 @@
 import type { RedisBackend } from "../backend/redis_backend.ts";
 import type { TaskMeta } from "../wire/meta.ts";
 import { READY_STATES } from "../wire/states.ts";
+import { MAX_TIMER_DELAY } from "../connection/retry.ts";
 import { consumerFor } from "./consumer/consumer_for.ts";
 
 /** Options of {@linkcode sseResponse}. */
@@ -125,6 +126,7 @@ function event(name: string, data: unknown): Uint8Array {
  * @param taskId The task whose states to stream.
  * @param options Deadline, abort signal and formatting.
  * @returns A `200 text/event-stream` response.
+ * @throws {TypeError} at once for a `deadline` that is not a Date or a finite number.
  *
  * @example In an edge function (Cloudflare Worker, Vercel Edge, Deno Deploy)
  * ```ts ignore
@@ -162,6 +164,9 @@ export function sseResponse(
   const retry = options.retry ?? 1000;
   const keepAlive = options.keepAlive ?? 15_000;
   const deadline = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
+  if (deadline !== undefined && !Number.isFinite(deadline)) {
+    throw new TypeError("deadline must be a Date or a finite number of ms since the epoch");
+  }
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const timers: ReturnType<typeof setTimeout>[] = [];
@@ -195,11 +200,14 @@ export function sseResponse(
       };
       write(encoder.encode(`retry: ${retry}\n\n`));
       const pinger = setInterval(() => write(encoder.encode(": keep-alive\n\n")), keepAlive);
-      if (deadline !== undefined) {
+      // A runtime fires a timer of more than 2^31 - 1 ms (about 24 days) at once: a later
+      // deadline is none, as in waitForResult().
+      const left = deadline === undefined ? Infinity : Math.max(0, deadline - Date.now());
+      if (left <= MAX_TIMER_DELAY) {
         timers.push(setTimeout(() => {
           write(event("deadline", { task_id: taskId }));
           finish();
-        }, Math.max(0, deadline - Date.now())));
+        }, left));
       }
       signal.addEventListener("abort", finish, { once: true });
       if (signal.aborted) return finish();
