@@ -3,7 +3,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { createBackend, httpDriver, RedisReplyError, sentinelDriver, tcpDriver } from "../mod.ts";
+import {
+  createBackend,
+  httpDriver,
+  parseRedisUrl,
+  RedisReplyError,
+  sentinelDriver,
+  tcpDriver,
+} from "../mod.ts";
+import { tcpOptionsFromCelery } from "../src/connection/drivers/tcp.ts";
 import { createBackend as createEdgeBackend, memoryDriver as edgeMemoryDriver } from "../edge.ts";
 import { RedisConnectionError } from "../src/errors.ts";
 import { freePort, startRedisServer } from "./_redis_server.ts";
@@ -158,6 +166,40 @@ test("the edge createBackend() refuses memory:// and names the driver option tha
   await using backend = createEdgeBackend(undefined, { driver: edgeMemoryDriver() });
   await backend.markAsDone("t1", 42);
   assert.equal((await backend.getTaskMeta("t1")).result, 42);
+});
+
+test("a timeout past a runtime timer's 2^31-1 ms is refused in ms, and none in Celery's seconds", () => {
+  // Node and Deno fire a longer timer at once: every command or request would time out.
+  const tooLong = [2 ** 31, 1e12];
+  for (const ms of tooLong) {
+    for (
+      const make of [
+        () => tcpDriver({ socketTimeout: ms }),
+        () => tcpDriver({ connectTimeout: ms }),
+        () => httpDriver({ url: "https://h.example", token: "t", requestTimeout: ms }),
+      ]
+    ) {
+      assert.throws(
+        make,
+        (e: unknown) => e instanceof RangeError && /at most 2147483647/.test(e.message),
+      );
+    }
+  }
+  assert.throws(
+    () => httpDriver({ url: "https://h.example", token: "t", requestTimeout: Infinity }),
+    RangeError,
+  );
+  // In seconds, as Celery's settings and URLs write them, a huge timeout means none (as Infinity).
+  const options = tcpOptionsFromCelery(
+    parseRedisUrl("redis://localhost:6379/0?socket_timeout=1e7&socket_connect_timeout=1e9"),
+  );
+  assert.equal(options.socketTimeout, undefined);
+  assert.equal(options.connectTimeout, undefined);
+  assert.equal(
+    tcpOptionsFromCelery(parseRedisUrl("redis://localhost:6379/0?socket_timeout=2147483"))
+      .socketTimeout,
+    2_147_483_000,
+  );
 });
 
 test("a refused timeout says TypeScript takes milliseconds and the URL/Celery settings seconds", () => {

@@ -13,8 +13,9 @@ import {
   RedisReplyError,
 } from "../errors.ts";
 
-/** The longest delay a runtime timer holds (2^31-1 ms, about 24.8 days). */
-export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+import { MAX_TIMER_DELAY } from "./time_units.ts";
+
+export { MAX_TIMER_DELAY };
 
 /** Celery's retry policy shape, in seconds as Celery configures it. */
 export interface RetryPolicy {

@@ -7,7 +7,7 @@
 import type { RedisBackend } from "../backend/redis_backend.ts";
 import type { TaskMeta } from "../wire/meta.ts";
 import { READY_STATES } from "../wire/states.ts";
-import { MAX_TIMER_DELAY } from "../connection/retry.ts";
+import { MAX_TIMER_DELAY } from "../connection/time_units.ts";
 import { consumerFor } from "./consumer/consumer_for.ts";
 
 /** Options of {@linkcode sseResponse}. */

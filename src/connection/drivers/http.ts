@@ -67,7 +67,7 @@ import {
   RedisReplyError,
 } from "../../errors.ts";
 import { HttpSubscriber, type HttpSubscriberOptions } from "./_http_subscriber.ts";
-import { TIME_UNITS_HINT } from "../time_units.ts";
+import { MAX_TIMER_DELAY, TIME_UNITS_HINT } from "../time_units.ts";
 import { redactUrl } from "../redact_url.ts";
 import { READ_COMMANDS } from "../read_commands.ts";
 import { DEFAULT_RESP_LIMITS } from "../resp/limits.ts";
@@ -454,10 +454,11 @@ class HttpDriverImpl implements HttpDriver {
     }
     this.#backoff = options.backoff ?? ((attempt) => 50 * 2 ** attempt);
     this.#timeout = options.requestTimeout ?? 30_000;
-    if (!(this.#timeout > 0)) {
+    // A timer longer than 2^31-1 ms fires at once: every request would time out.
+    if (!(this.#timeout > 0 && this.#timeout <= MAX_TIMER_DELAY)) {
       throw new RangeError(
-        `requestTimeout must be a positive number of milliseconds, got ${this.#timeout} ` +
-          TIME_UNITS_HINT,
+        `requestTimeout must be a positive number of milliseconds, at most ${MAX_TIMER_DELAY} ` +
+          `(about 24.8 days), got ${this.#timeout} ${TIME_UNITS_HINT}`,
       );
     }
     this.#binaryWrites = options.binaryWrites ?? "eval";

@@ -37,7 +37,7 @@ import {
   RedisReplyError,
 } from "../../errors.ts";
 import { RespDecoder } from "../resp/decode.ts";
-import { TIME_UNITS_HINT } from "../time_units.ts";
+import { MAX_TIMER_DELAY, TIME_UNITS_HINT } from "../time_units.ts";
 import { type ResolvedRespLimits, resolveRespLimits, type RespLimits } from "../resp/limits.ts";
 import {
   encodeCommand,
@@ -304,6 +304,13 @@ function checkTimeout(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
     throw new RangeError(
       `The ${name} must be a positive number of milliseconds, got ${value} ${TIME_UNITS_HINT}`,
+    );
+  }
+  // A longer timer would fire at once: every connection or command would time out.
+  if (value !== undefined && value > MAX_TIMER_DELAY) {
+    throw new RangeError(
+      `The ${name} must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days), got ${value} ` +
+        TIME_UNITS_HINT,
     );
   }
 }
@@ -1372,7 +1379,9 @@ function seconds(name: string, value: number | undefined): number | undefined {
       `${name} must be a positive number of seconds, got ${value} ${TIME_UNITS_HINT}`,
     );
   }
-  return Math.max(1, Math.round(value * 1000));
+  const ms = Math.max(1, Math.round(value * 1000));
+  // Beyond what a timer holds: none, as Infinity (Celery users write a huge number for "never").
+  return ms > MAX_TIMER_DELAY ? undefined : ms;
 }
 
 /**
