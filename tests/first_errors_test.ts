@@ -189,6 +189,16 @@ test("a timeout past a runtime timer's 2^31-1 ms is refused in ms, and none in C
     () => httpDriver({ url: "https://h.example", token: "t", requestTimeout: Infinity }),
     RangeError,
   );
+  // The streaming subscriber's delays too, refused when the driver is made.
+  for (
+    const streaming of [{ pollInterval: 2 ** 31 }, { confirmTimeout: 0 }, { compactDelay: -1 }]
+  ) {
+    assert.throws(
+      () => httpDriver({ url: "https://h.example", token: "t", streaming }),
+      (e: unknown) => e instanceof RangeError && /^streaming\.\w+ must be/.test(e.message),
+      JSON.stringify(streaming),
+    );
+  }
   // In seconds, as Celery's settings and URLs write them, a huge timeout means none (as Infinity).
   const options = tcpOptionsFromCelery(
     parseRedisUrl("redis://localhost:6379/0?socket_timeout=1e7&socket_connect_timeout=1e9"),

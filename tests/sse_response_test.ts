@@ -201,7 +201,7 @@ after(async () => {
 });
 defineCases("tcp", () => createBackend(`${redis!.url}/3`));
 
-test("sseResponse(): a deadline beyond a timer's reach is none; an invalid one a TypeError", async () => {
+test("sseResponse(): a deadline beyond a timer's reach is none; invalid deadline, keepAlive, retry refused", async () => {
   await using backend = createBackend("memory://");
   // 2^31 ms and more: a runtime would fire such a timer at once and end the stream at its start.
   for (const deadline of [Date.now() + 2 ** 31 + 1_000, new Date(8.64e15)]) {
@@ -218,6 +218,14 @@ test("sseResponse(): a deadline beyond a timer's reach is none; an invalid one a
   }
   for (const deadline of [Number.NaN, Infinity, new Date(Number.NaN)]) {
     assert.throws(() => sseResponse(backend, "x", { deadline }), TypeError);
+  }
+  // 0, NaN or a delay past a timer's reach would write keep-alives in a loop.
+  for (const keepAlive of [0, -1, Number.NaN, 2 ** 31, Infinity]) {
+    assert.throws(() => sseResponse(backend, "x", { keepAlive }), /keepAlive must be/);
+  }
+  // `retry: N` in the stream takes digits only (nothing else may be written into it).
+  for (const retry of [-1, 1.5, Number.NaN, "1\n\nevent: forged" as unknown as number]) {
+    assert.throws(() => sseResponse(backend, "x", { retry }), /retry must be/);
   }
 });
 

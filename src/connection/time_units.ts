@@ -15,3 +15,21 @@ export const TIME_UNITS_HINT = "(TypeScript options take milliseconds, e.g. 30_0
  * longer `setTimeout` or `AbortSignal.timeout` at once.
  */
 export const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/**
+ * Refuses a delay in milliseconds that no timer can keep: not a finite number, not above zero
+ * (or below zero, with `zero: true`), or past {@linkcode MAX_TIMER_DELAY}.
+ * @throws {RangeError} naming the option and the units.
+ */
+export function checkDelay(name: string, ms: number | undefined, zero = false): void {
+  if (ms === undefined) return;
+  if (
+    typeof ms !== "number" || !Number.isFinite(ms) || (zero ? ms < 0 : ms <= 0) ||
+    ms > MAX_TIMER_DELAY
+  ) {
+    throw new RangeError(
+      `${name} must be a ${zero ? "non-negative" : "positive"} number of milliseconds, at most ` +
+        `${MAX_TIMER_DELAY} (about 24.8 days), got ${String(ms)} ${TIME_UNITS_HINT}`,
+    );
+  }
+}

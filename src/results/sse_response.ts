@@ -7,7 +7,7 @@
 import type { RedisBackend } from "../backend/redis_backend.ts";
 import type { TaskMeta } from "../wire/meta.ts";
 import { READY_STATES } from "../wire/states.ts";
-import { MAX_TIMER_DELAY } from "../connection/time_units.ts";
+import { checkDelay, MAX_TIMER_DELAY } from "../connection/time_units.ts";
 import { consumerFor } from "./consumer/consumer_for.ts";
 
 /** Options of {@linkcode sseResponse}. */
@@ -127,6 +127,8 @@ function event(name: string, data: unknown): Uint8Array {
  * @param options Deadline, abort signal and formatting.
  * @returns A `200 text/event-stream` response.
  * @throws {TypeError} at once for a `deadline` that is not a Date or a finite number.
+ * @throws {RangeError} at once for a `retry` that is not a non-negative integer, or a `keepAlive`
+ * that is not a positive number of ms a timer can hold (at most 2^31-1).
  *
  * @example In an edge function (Cloudflare Worker, Vercel Edge, Deno Deploy)
  * ```ts ignore
@@ -162,7 +164,13 @@ export function sseResponse(
   const serialize = options.serialize ??
     ((meta: TaskMeta, id: string) => metaToJson(meta, id, { traceback }));
   const retry = options.retry ?? 1000;
+  // Written into the stream as `retry: N`: only digits are a valid field (and nothing else is
+  // written there).
+  if (!Number.isSafeInteger(retry) || retry < 0) {
+    throw new RangeError(`retry must be a non-negative integer number of ms, got ${String(retry)}`);
+  }
   const keepAlive = options.keepAlive ?? 15_000;
+  checkDelay("keepAlive", keepAlive); // 0 or a delay past a timer's reach would ping in a loop
   const deadline = options.deadline instanceof Date ? options.deadline.getTime() : options.deadline;
   if (deadline !== undefined && !Number.isFinite(deadline)) {
     throw new TypeError("deadline must be a Date or a finite number of ms since the epoch");

@@ -25,6 +25,7 @@
  */
 import type { Subscriber, SubscriberHandlers } from "../driver.ts";
 import { BackendClosedError, RedisConnectionError } from "../../errors.ts";
+import { checkDelay, MAX_TIMER_DELAY } from "../time_units.ts";
 
 /** Options of the HTTP driver's streaming subscriber (`httpDriver({ streaming: {…} })`). */
 export interface HttpSubscriberOptions {
@@ -45,6 +46,21 @@ export interface HttpSubscriberOptions {
    * @default {100}
    */
   compactDelay?: number | undefined;
+}
+
+/**
+ * Refuses streaming options no timer can keep (a delay past 2^31-1 ms fires at once: polls or
+ * confirmation timeouts in a tight loop).
+ * @throws {RangeError} naming the option.
+ */
+export function checkStreamingOptions(options: HttpSubscriberOptions): void {
+  checkDelay("streaming.pollInterval", options.pollInterval);
+  checkDelay("streaming.confirmTimeout", options.confirmTimeout);
+  checkDelay("streaming.compactDelay", options.compactDelay, true);
+  const max = options.maxPathLength;
+  if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
+    throw new RangeError(`streaming.maxPathLength must be a positive integer, got ${max}`);
+  }
 }
 
 /** What the subscriber needs from its driver. */
@@ -68,7 +84,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    // A reopenBackoff() of NaN or past a timer's reach is clamped, not a tight loop.
+    const timer = setTimeout(done, ms > 0 ? Math.min(ms, MAX_TIMER_DELAY) : 0);
     signal.addEventListener("abort", done, { once: true });
   });
 }
@@ -292,7 +309,7 @@ export class HttpSubscriber implements Subscriber {
     this.#confirmTimeout = options.confirmTimeout ?? 10_000;
     this.#maxPathLength = options.maxPathLength ?? 6000;
     this.#compactDelay = options.compactDelay ?? 100;
-    if (!(this.#pollInterval > 0)) throw new RangeError("pollInterval must be positive");
+    checkStreamingOptions(options);
   }
 
   /** Streams currently open (for tests and diagnostics). */

@@ -66,8 +66,12 @@ import {
   RedisConnectionError,
   RedisReplyError,
 } from "../../errors.ts";
-import { HttpSubscriber, type HttpSubscriberOptions } from "./_http_subscriber.ts";
-import { MAX_TIMER_DELAY, TIME_UNITS_HINT } from "../time_units.ts";
+import {
+  checkStreamingOptions,
+  HttpSubscriber,
+  type HttpSubscriberOptions,
+} from "./_http_subscriber.ts";
+import { checkDelay } from "../time_units.ts";
 import { redactUrl } from "../redact_url.ts";
 import { READ_COMMANDS } from "../read_commands.ts";
 import { DEFAULT_RESP_LIMITS } from "../resp/limits.ts";
@@ -455,12 +459,7 @@ class HttpDriverImpl implements HttpDriver {
     this.#backoff = options.backoff ?? ((attempt) => 50 * 2 ** attempt);
     this.#timeout = options.requestTimeout ?? 30_000;
     // A timer longer than 2^31-1 ms fires at once: every request would time out.
-    if (!(this.#timeout > 0 && this.#timeout <= MAX_TIMER_DELAY)) {
-      throw new RangeError(
-        `requestTimeout must be a positive number of milliseconds, at most ${MAX_TIMER_DELAY} ` +
-          `(about 24.8 days), got ${this.#timeout} ${TIME_UNITS_HINT}`,
-      );
-    }
+    checkDelay("requestTimeout", this.#timeout);
     this.#binaryWrites = options.binaryWrites ?? "eval";
     const streaming = options.streaming;
     if (streaming) {
@@ -469,6 +468,7 @@ class HttpDriverImpl implements HttpDriver {
         throw new TypeError("Streaming SUBSCRIBE needs a url and token (not a custom Requester)");
       }
       const settings = typeof streaming === "object" ? streaming : {};
+      checkStreamingOptions(settings);
       this.openSubscriber = (handlers) => {
         if (this.#closing.signal.aborted) return Promise.reject(new BackendClosedError());
         const subscriber = new HttpSubscriber(

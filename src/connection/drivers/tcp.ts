@@ -37,7 +37,7 @@ import {
   RedisReplyError,
 } from "../../errors.ts";
 import { RespDecoder } from "../resp/decode.ts";
-import { MAX_TIMER_DELAY, TIME_UNITS_HINT } from "../time_units.ts";
+import { checkDelay, MAX_TIMER_DELAY, TIME_UNITS_HINT } from "../time_units.ts";
 import { type ResolvedRespLimits, resolveRespLimits, type RespLimits } from "../resp/limits.ts";
 import {
   encodeCommand,
@@ -300,21 +300,6 @@ interface Settings {
   readonly runtime: RuntimeAdapter;
 }
 
-function checkTimeout(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw new RangeError(
-      `The ${name} must be a positive number of milliseconds, got ${value} ${TIME_UNITS_HINT}`,
-    );
-  }
-  // A longer timer would fire at once: every connection or command would time out.
-  if (value !== undefined && value > MAX_TIMER_DELAY) {
-    throw new RangeError(
-      `The ${name} must be at most ${MAX_TIMER_DELAY} ms (about 24.8 days), got ${value} ` +
-        TIME_UNITS_HINT,
-    );
-  }
-}
-
 function labelOf(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -376,9 +361,9 @@ function resolveSettings(
   if (!Number.isInteger(db) || db < 0) {
     throw new RangeError(`The Redis db must be a non-negative integer, got ${db}`);
   }
-  checkTimeout("connectTimeout", connectTimeout);
-  checkTimeout("socketTimeout", options.socketTimeout);
-  checkTimeout("healthCheckInterval", options.healthCheckInterval);
+  checkDelay("connectTimeout", connectTimeout);
+  checkDelay("socketTimeout", options.socketTimeout);
+  checkDelay("healthCheckInterval", options.healthCheckInterval);
   const max = options.maxConnections;
   if (max !== undefined && !(Number.isInteger(max) && max >= 1)) {
     throw new RangeError(`maxConnections must be a positive integer, got ${max}`);
