@@ -25,7 +25,10 @@ interface Watcher {
 
 /** A parent's payload that would not decode (a class: a decoded meta may have any field). */
 class Undecodable {
-  constructor(readonly error: unknown) {}
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
 }
 
 const watches = new WeakMap<RedisBackend, ParentWatch>();
