@@ -24,7 +24,7 @@ import { defineBackendConformance } from "./_backend_conformance.ts";
 import { defineChordConformance } from "./_chord_conformance.ts";
 import { defineConsumerConformance } from "./_consumer_conformance.ts";
 import { noChannelsLeft, subscriberCounts } from "./_pubsub.ts";
-import { until } from "./_time.ts";
+import { settled, until } from "./_time.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
 
@@ -210,6 +210,24 @@ test("httpDriver() never resends a write whose answer was lost, and retries read
   rest.dropAnswers(2);
   assert.equal(text(await driver.send(["GET", "n"])), "2"); // a read is retried
   assert.equal(rest.requests["/"], 3);
+});
+
+test("httpDriver() close() ends a read's pause before its retry, with BackendClosedError", async () => {
+  let pausing = false;
+  const driver = httpDriver({
+    url: rest.url,
+    token: TOKEN,
+    readRetries: 1,
+    backoff: () => {
+      pausing = true; // called as the pause starts
+      return 600_000;
+    },
+  });
+  rest.dropAnswers(1);
+  const reading = driver.send(["GET", "paused"]);
+  await until("the pause before the retry", () => pausing);
+  await driver.close();
+  await assert.rejects(settled("the paused read", reading), BackendClosedError);
 });
 
 test("httpDriver() rejects on timeout or close instead of resolving 'Aborted'", async () => {

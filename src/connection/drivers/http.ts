@@ -74,6 +74,7 @@ import {
 import { checkDelay } from "../time_units.ts";
 import { redactUrl } from "../redact_url.ts";
 import { READ_COMMANDS } from "../read_commands.ts";
+import { abortableSleep } from "../retry.ts";
 import { DEFAULT_RESP_LIMITS } from "../resp/limits.ts";
 
 /**
@@ -629,7 +630,8 @@ class HttpDriverImpl implements HttpDriver {
         const retryable = failure instanceof RedisConnectionError &&
           !(failure instanceof RedisAuthenticationError) && !this.#closing.signal.aborted;
         if (!retryable || attempt >= retries) throw failure;
-        await new Promise((r) => setTimeout(r, this.#backoff(attempt)));
+        // close() ends the pause (the loop then throws BackendClosedError), not the other way.
+        await abortableSleep(this.#backoff(attempt), this.#closing.signal).catch(() => {});
       }
     }
   }
