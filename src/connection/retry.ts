@@ -15,8 +15,6 @@ import {
 
 import { MAX_TIMER_DELAY } from "./time_units.ts";
 
-export { MAX_TIMER_DELAY };
-
 /** Celery's retry policy shape, in seconds as Celery configures it. */
 export interface RetryPolicy {
   /** Retries after the first attempt; `Infinity` retries forever. @default {20} */

@@ -25,7 +25,8 @@
  */
 import type { Subscriber, SubscriberHandlers } from "../driver.ts";
 import { BackendClosedError, RedisConnectionError } from "../../errors.ts";
-import { checkDelay, MAX_TIMER_DELAY } from "../time_units.ts";
+import { abortableSleep } from "../retry.ts";
+import { checkDelay } from "../time_units.ts";
 
 /** Options of the HTTP driver's streaming subscriber (`httpDriver({ streaming: {…} })`). */
 export interface HttpSubscriberOptions {
@@ -75,20 +76,6 @@ export interface HttpSubscriberContext {
 
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    // A reopenBackoff() of NaN or past a timer's reach is clamped, not a tight loop.
-    const timer = setTimeout(done, ms > 0 ? Math.min(ms, MAX_TIMER_DELAY) : 0);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** One server-sent-events request carrying a fixed set of channels. */
 class Stream {
@@ -309,7 +296,6 @@ export class HttpSubscriber implements Subscriber {
     this.#confirmTimeout = options.confirmTimeout ?? 10_000;
     this.#maxPathLength = options.maxPathLength ?? 6000;
     this.#compactDelay = options.compactDelay ?? 100;
-    checkStreamingOptions(options);
   }
 
   /** Streams currently open (for tests and diagnostics). */
@@ -499,7 +485,7 @@ export class HttpSubscriber implements Subscriber {
     const polling = this.#pollLoop(signal);
     this.#recovering = (async () => {
       for (let attempt = 0; !signal.aborted && this.#uncovered().length > 0; attempt++) {
-        await sleep(this.#reopenBackoff(attempt), signal);
+        await abortableSleep(this.#reopenBackoff(attempt), signal).catch(() => {});
         if (signal.aborted || this.#uncovered().length === 0) break;
         try {
           const channels = await this.#locked(async () => {
@@ -523,7 +509,7 @@ export class HttpSubscriber implements Subscriber {
     while (!signal.aborted) {
       const keys = this.#uncovered();
       if (keys.length > 0) await this.#readOnce(keys).catch(() => {});
-      await sleep(this.#pollInterval, signal);
+      await abortableSleep(this.#pollInterval, signal).catch(() => {});
     }
   }
 

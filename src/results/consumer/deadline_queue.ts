@@ -9,7 +9,7 @@
  * @module
  */
 
-import { MAX_TIMER_DELAY } from "../../connection/retry.ts";
+import { MAX_TIMER_DELAY } from "../../connection/time_units.ts";
 
 export { MAX_TIMER_DELAY };
 
