@@ -1,5 +1,6 @@
 // Draws the goal table as an SVG: one panel per goal, one bar per runtime, each bar's goal as a
-// red dashed tick. Plain string building, no dependency.
+// red dashed tick and, where measured, the least possible client's value as a black one. Plain
+// string building, no dependency.
 import type { GoalRow, SpeedResults } from "./_speed_results.ts";
 
 const WIDTH = 780;
@@ -7,7 +8,11 @@ const LEFT = 110; // the runtime column
 const RIGHT = 200; // room for the value and goal text
 const BAR = 16;
 const PANEL_GAP = 14;
-const COLORS: Record<string, string> = { Deno: "#2b7bb9", Bun: "#c9772f", Node: "#4c8c3a" };
+const COLORS: Record<string, string> = {
+  Deno: "#2b7bb9",
+  Bun: "#c9772f",
+  Node: "#4c8c3a",
+};
 /** Panel titles for rows whose peer differs by runtime (each bar names its own goal). */
 const TITLES: Record<string, string> = {
   get: "getTaskMeta ×1,000 in flight, vs the runtime's fastest client: GET + JSON.parse",
@@ -46,7 +51,7 @@ export function renderChart(runs: readonly SpeedResults[]): string {
   }
   const plot = WIDTH - LEFT - RIGHT;
   const panelHeight = 22 + runs.length * (BAR + 4);
-  const top = 72;
+  const top = 88;
   const height = top + ids.length * (panelHeight + PANEL_GAP) + 10;
   const when = runs.map((r) => `${r.runtime}: ${r.date.slice(0, 16).replace("T", " ")} UTC`);
   const out: string[] = [
@@ -56,9 +61,9 @@ export function renderChart(runs: readonly SpeedResults[]): string {
     `<text x="10" y="20" font-size="15" font-weight="bold">Speed goals (bench/speed.ts): ` +
     `measured vs goal, medians of interleaved rounds</text>`,
     `<text x="10" y="38" fill="#555">${escapeXml(runs[0]?.machine ?? "")}</text>`,
-    `<text x="10" y="54" fill="#555">${
-      escapeXml(when.join(" · "))
-    } · red dashes: each bar's goal · ✓ met, ✗ not met</text>`,
+    `<text x="10" y="54" fill="#555">${escapeXml(when.join(" · "))}</text>`,
+    `<text x="10" y="70" fill="#555">red dashes: each bar's goal · black: the floor, what the ` +
+    `least possible client reaches in the same run · ✓ met, ✗ not met</text>`,
   ];
   ids.forEach((id, p) => {
     const y0 = top + p * (panelHeight + PANEL_GAP);
@@ -66,7 +71,7 @@ export function renderChart(runs: readonly SpeedResults[]): string {
     const max = Math.max(
       ...rows.map((
         r,
-      ) => (r && Number.isFinite(r.value) ? Math.max(r.value, r.goal) : 0)),
+      ) => (r && Number.isFinite(r.value) ? Math.max(r.value, r.goal, r.limit ?? 0) : 0)),
     ) * 1.08;
     const x = (v: number) => LEFT + (Math.max(0, v) / max) * plot;
     out.push(
@@ -90,6 +95,9 @@ export function renderChart(runs: readonly SpeedResults[]): string {
       const end = x(row.value);
       const gx = x(row.goal);
       const goal = `${row.better === "higher" ? "≥" : "≤"} ${formatValue(row.goal, row.unit)}`;
+      const limit = row.limit !== undefined && Number.isFinite(row.limit)
+        ? `, floor ${formatValue(row.limit, row.unit)}`
+        : "";
       out.push(
         `<rect x="${LEFT}" y="${y}" width="${
           Math.max(1, end - LEFT).toFixed(1)
@@ -97,9 +105,17 @@ export function renderChart(runs: readonly SpeedResults[]): string {
           `fill="${color}"/>`,
         `<line x1="${gx.toFixed(1)}" x2="${gx.toFixed(1)}" y1="${y - 2}" y2="${y + BAR + 2}" ` +
           `stroke="#d22" stroke-width="2" stroke-dasharray="3 2"/>`,
-        `<text x="${(Math.max(end, gx) + 6).toFixed(1)}" y="${y + BAR - 4}">${
-          escapeXml(formatValue(row.value, row.unit))
-        } ${row.pass ? "✓" : "✗"} <tspan fill="#777">(goal ${escapeXml(goal)})</tspan></text>`,
+        ...(limit === "" ? [] : [
+          `<line x1="${x(row.limit!).toFixed(1)}" x2="${x(row.limit!).toFixed(1)}" ` +
+          `y1="${y - 2}" y2="${y + BAR + 2}" stroke="#111" stroke-width="2"/>`,
+        ]),
+        `<text x="${
+          (Math.max(end, gx, row.limit === undefined ? 0 : x(row.limit)) + 6)
+            .toFixed(1)
+        }" ` +
+          `y="${y + BAR - 4}">${escapeXml(formatValue(row.value, row.unit))} ${
+            row.pass ? "✓" : "✗"
+          } <tspan fill="#777">(goal ${escapeXml(goal)}${escapeXml(limit)})</tspan></text>`,
       );
     });
   });

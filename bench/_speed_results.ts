@@ -15,6 +15,12 @@ export interface GoalRow {
   readonly pass: boolean;
   /** The figures behind the value (medians of each side, ranges), for the table. */
   readonly detail: string;
+  /**
+   * The best value the least possible client reaches in the same run (the floor client of
+   * `_floor_client.ts` for reads, a bare subscriber that parses for latency): when it misses the
+   * goal too, the goal is out of any client's reach on this runtime and machine.
+   */
+  readonly limit?: number;
 }
 
 /** One run of bench/speed.ts. */

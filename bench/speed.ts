@@ -10,6 +10,8 @@
 //   memory   heap of 100,000 pending new AsyncResult(id, backend).get() (all subscribed, the
 //            initial MGET done), after a full GC, minus the heap before them
 //   bundle   a Worker that reads and waits on the edge entry, minified, minus @upstash/redis alone
+// Reads and latency also run a floor, the least possible client (_floor_client.ts; a bare
+// subscriber that only decodes the meta): a goal the floor misses is out of any client's reach.
 // Prints the table, writes bench/results/<runtime>.json and redraws bench/results/speed.svg.
 //
 //   deno run -A bench/speed.ts       bun bench/speed.ts
@@ -31,6 +33,7 @@ import {
   tcpDriver,
 } from "../mod.ts";
 import { batchedMgets, concurrentGets, type Mode, type Reader } from "./_readers.ts";
+import { floorReader } from "./_floor_client.ts";
 import {
   bundleSize,
   esbuildVersion,
@@ -82,6 +85,7 @@ function row(
   goal: number,
   better: "higher" | "lower",
   detail: string,
+  limit?: number,
 ): void {
   rows.push({
     id,
@@ -92,6 +96,7 @@ function row(
     better,
     pass: meets(value, goal, better),
     detail,
+    ...(limit === undefined ? {} : { limit }),
   });
 }
 
@@ -226,7 +231,12 @@ async function reads(
     close: () => Promise.resolve(),
   };
   const peers = await peerReaders(redis, keys);
-  const readers = [oursReader, bytesOnly, ...peers];
+  // The least any client could do on this runtime's socket: what bounds the ratios.
+  const floors = [
+    await floorReader(redis, keys, 100, false),
+    await floorReader(redis, keys, 100, true),
+  ];
+  const readers = [oursReader, bytesOnly, ...peers, ...floors];
   const modes = [concurrentGets(1000), batchedMgets(100, 10)];
   const rates = await measureReads(readers, modes);
 
@@ -246,6 +256,8 @@ async function reads(
       : `MGET of 100, 10 in flight, vs ${
         isBun ? 'RedisClient.send("MGET")' : "ioredis mget"
       } + JSON.parse`;
+    const limit = med(mode.key, "floor + JSON.parse") /
+      med(mode.key, peer.name);
     row(
       mode.key,
       what,
@@ -254,7 +266,8 @@ async function reads(
       goal,
       "higher",
       `ours ${fmt(med(mode.key, "ours"))}/s (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}), ` +
-        `${peer.name} ${fmt(med(mode.key, peer.name))}/s`,
+        `${peer.name} ${fmt(med(mode.key, peer.name))}/s; the floor client ${limit.toFixed(2)}×`,
+      limit,
     );
   }
 
@@ -268,13 +281,17 @@ async function reads(
     const oursUs = 1e6 / med(mode.key, "ours");
     const peerUs = 1e6 / med(mode.key, peer.name);
     const bytesUs = 1e6 / med(mode.key, "ours, bytes only");
+    const floorUs = 1e6 / med(mode.key, "floor, bytes only");
+    const floorParseUs = 1e6 / med(mode.key, "floor + JSON.parse");
     notes.push(
       `${mode.label} (${fmt(meanSize)}-byte metas), µs per result: ours ${oursUs.toFixed(2)}, ` +
         `${peer.name} ${peerUs.toFixed(2)}, ours without decoding ${bytesUs.toFixed(2)}; ` +
         `JSON.parse alone ${parseUs.toFixed(2)}, our decode (kombu JSON + meta checks) ` +
         `${decodeUs.toFixed(2)}. A ${goal}× goal leaves ${
           (peerUs / goal).toFixed(2)
-        } µs per result.`,
+        } µs per result. The floor client (this runtime's socket, reply framing, nothing else): ` +
+        `${floorUs.toFixed(2)}, with UTF-8 and JSON.parse ${floorParseUs.toFixed(2)}, so at ` +
+        `best ${(peerUs / floorParseUs).toFixed(2)}× for any client that parses.`,
     );
   }
   for (const reader of readers) await reader.close();
@@ -309,14 +326,29 @@ async function latency(redis: { host: string; port: number; db: number }) {
   await consumer.start();
   let arrivedAt = 0;
   let arrived: (() => void) | undefined;
+  // The bare subscriber decodes nothing, or (for the limit) only what any waiter must: UTF-8
+  // and JSON.parse of the meta.
+  let parseArrival = false;
+  let parsedIn = 0;
+  const text = new TextDecoder();
   const subscriber = await bare.openSubscriber({
-    onMessage: () => {
+    onMessage: (message) => {
+      if (parseArrival) {
+        const start = performance.now();
+        if (JSON.parse(text.decode(message.payload)).status !== "SUCCESS") {
+          throw new Error(
+            "the bare subscriber read a meta that is not SUCCESS",
+          );
+        }
+        parsedIn = performance.now() - start;
+      }
       arrivedAt = performance.now();
       arrived?.();
     },
   });
   const warm = 50;
-  const ids = taskIds(2 * (warm + SAMPLES));
+  // Three kinds of sample, in turn: ours, the bare subscriber, the bare subscriber that parses.
+  const ids = taskIds(3 * (warm + SAMPLES));
   const payloads = await metaPayloads(ids);
   const store = (i: number) => {
     const key = `celery-task-meta-${ids[i]!}`;
@@ -328,28 +360,41 @@ async function latency(redis: { host: string; port: number; db: number }) {
   };
   const ours: number[] = [];
   const oursArrival: number[] = [];
+  const oursAfter: number[] = [];
+  const floorParsingCost: number[] = [];
   const floor: number[] = [];
+  const floorParsing: number[] = [];
   const stores: Promise<unknown>[] = [];
   for (let i = 0; i < ids.length; i++) {
     const key = `celery-task-meta-${ids[i]!}`;
+    const kind = i % 3;
     let t0: number;
     let elapsed: number;
-    if (i % 2 === 0) {
+    if (kind === 0) {
       let resolvedAt = 0;
       const done = new AsyncResult(ids[i]!, backend).get({ timeout: 30_000 })
         .then(() => {
           resolvedAt = performance.now();
         });
-      await until(() => consumer.subscribedChannels.has(key), "SUBSCRIBE");
+      await until(() => consumer.subscribedChannels.has(key), "SUBSCRIBE"); // 1 ms polls
       await backend.driver.send(["PING"]); // the MGET after SUBSCRIBE is done
       await sleep(1);
       t0 = performance.now();
       stores.push(store(i));
       await done;
       elapsed = resolvedAt - t0;
-      if (i >= 2 * warm) oursArrival.push(messageAt - t0);
+      if (i >= 3 * warm) {
+        oursArrival.push(messageAt - t0);
+        oursAfter.push(resolvedAt - messageAt);
+      }
     } else {
+      parseArrival = kind === 2;
       await subscriber.subscribe([key]);
+      // The same steps before the clock as ours takes (a 1 ms poll for the subscription, a PING
+      // round trip, a 1 ms pause): this machine wakes slower the longer it idled, ~100 µs per idle
+      // ms on a bad day, so unequal idling would bias the comparison (it did, against ours).
+      await sleep(1);
+      await bare.send(["PING"]);
       const got = new Promise<void>((resolve) => (arrived = resolve));
       await sleep(1);
       t0 = performance.now();
@@ -358,11 +403,13 @@ async function latency(redis: { host: string; port: number; db: number }) {
       elapsed = arrivedAt - t0;
       await subscriber.unsubscribe([key]);
     }
-    if (i >= 2 * warm) (i % 2 === 0 ? ours : floor).push(elapsed);
+    if (i >= 3 * warm) [ours, floor, floorParsing][kind]!.push(elapsed);
+    if (i >= 3 * warm && kind === 2) floorParsingCost.push(parsedIn);
   }
   await Promise.all(stores);
   const p50 = median(ours);
   const f50 = median(floor);
+  const fp50 = median(floorParsing);
   row(
     "latency",
     "store → waiter p50 vs a bare subscriber receiving the same PUBLISH",
@@ -370,15 +417,18 @@ async function latency(redis: { host: string; port: number; db: number }) {
     p50 / f50,
     1.2,
     "lower",
-    `ours p50 ${fmt(p50 * 1000)} µs, bare subscriber p50 ${fmt(f50 * 1000)} µs (${SAMPLES} each)`,
+    `ours p50 ${fmt(p50 * 1000)} µs, bare subscriber p50 ${fmt(f50 * 1000)} µs (${SAMPLES} ` +
+      `each); a bare subscriber that parses ${(fp50 / f50).toFixed(2)}×`,
+    fp50 / f50,
   );
-  const a50 = median(oursArrival);
+  // Medians of each sample's own split (a difference of two medians misleads on skewed times).
   notes.push(
-    `Latency, ours split: store → the message reaches our consumer p50 ${fmt(a50 * 1000)} µs ` +
-      `(the bare subscriber: ${fmt(f50 * 1000)} µs); message → promise resolved p50 ` +
-      `${
-        fmt((p50 - a50) * 1000)
-      } µs (decoding the meta, settling the wait, get()'s promise chain).`,
+    `Latency, ours split: store → the message reaches our consumer p50 ` +
+      `${fmt(median(oursArrival) * 1000)} µs (the bare subscriber: ${fmt(f50 * 1000)} µs); ` +
+      `message → promise resolved p50 ${fmt(median(oursAfter) * 1000)} µs (decoding the meta, ` +
+      `settling the wait, get()'s promise chain). The bare subscriber that parses: p50 ` +
+      `${fmt(fp50 * 1000)} µs, its UTF-8 and JSON.parse of the meta p50 ` +
+      `${fmt(median(floorParsingCost) * 1000)} µs.`,
   );
   await subscriber.close();
   await backend.close();
@@ -479,7 +529,11 @@ console.log();
 for (const note of notes) console.log(`- ${note}`);
 if (ONLY !== undefined) process.exit(0);
 mkdirSync(join(benchDir, "results"), { recursive: true });
-const file = join(benchDir, "results", `${isBun ? "bun" : deno ? "deno" : "node"}.json`);
+const file = join(
+  benchDir,
+  "results",
+  `${isBun ? "bun" : deno ? "deno" : "node"}.json`,
+);
 writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwrote ${file} and ${writeChart()}`);
 process.exit(0);

@@ -1,0 +1,192 @@
+// The least a JavaScript Redis client can do per read on this runtime, to bound the read goals.
+//
+// It uses the same socket as our TCP driver (the runtime's own API behind src's transport seam)
+// and does only what any client must: write the commands and find each reply's bytes; when asked,
+// it turns them into text and JSON.parse's it. Less than any real client does: the command bytes
+// are made before the clock starts, the replies are read as the two shapes the workloads get (a
+// bulk string, an array of bulk strings) with no error replies, no limits and no checks. Its time
+// per result is therefore a floor: when the floor plus JSON.parse already takes longer than a goal
+// allows, no client on this runtime can meet that goal, however its own code is written.
+import { runtimeAdapter } from "../src/connection/drivers/_transport.ts";
+import type { Transport } from "../src/connection/drivers/_transport_types.ts";
+import type { Reader } from "./_readers.ts";
+
+const CR = 13;
+const STATUS = 0;
+const BULK = 1;
+const ARRAY = 2;
+
+type Settle = (value: unknown) => void;
+type Parse = (bytes: Uint8Array) => unknown;
+
+class FloorConnection {
+  readonly #parse: Parse;
+  #transport: Transport | undefined;
+  #out = new Uint8Array(1 << 16);
+  #outLen = 0;
+  // What each reply owes, in parallel arrays (no object per command).
+  #settles: Settle[] = [];
+  #kinds: number[] = [];
+  #head = 0;
+  // The array reply being read, across chunks.
+  #items: unknown[] | undefined;
+  #filled = 0;
+  // The bulk string #bulk() read last.
+  #value: unknown;
+  #rest = new Uint8Array(0);
+
+  constructor(parse: Parse) {
+    this.#parse = parse;
+  }
+
+  async open(hostname: string, port: number): Promise<void> {
+    this.#transport = await runtimeAdapter().connect(
+      { hostname, port },
+      { onData: (chunk) => this.#onData(chunk), onClose: () => {} },
+      new AbortController().signal,
+    );
+  }
+
+  /** Sends ready-made command bytes; resolves with the reply (parsed bulk strings). */
+  send(command: Uint8Array, kind: number): Promise<unknown> {
+    if (this.#outLen === 0) queueMicrotask(this.#flush);
+    if (this.#outLen + command.length > this.#out.length) {
+      const grown = new Uint8Array(2 * (this.#outLen + command.length));
+      grown.set(this.#out.subarray(0, this.#outLen));
+      this.#out = grown;
+    }
+    this.#out.set(command, this.#outLen);
+    this.#outLen += command.length;
+    this.#kinds.push(kind);
+    return new Promise((settle) => this.#settles.push(settle));
+  }
+
+  close(): Promise<void> {
+    return this.#transport?.close() ?? Promise.resolve();
+  }
+
+  #flush = (): void => {
+    const bytes = this.#out.slice(0, this.#outLen);
+    this.#outLen = 0;
+    this.#transport!.write(bytes);
+  };
+
+  #onData(chunk: Uint8Array): void {
+    // What the previous chunk left unread goes first (chunks may be borrowed: it was copied).
+    let data = chunk;
+    if (this.#rest.length > 0) {
+      data = new Uint8Array(this.#rest.length + chunk.length);
+      data.set(this.#rest);
+      data.set(chunk, this.#rest.length);
+    }
+    const length = data.length;
+    let at = 0;
+    while (this.#head < this.#settles.length) {
+      const kind = this.#kinds[this.#head];
+      let value: unknown;
+      if (kind === STATUS) {
+        const end = data.indexOf(CR, at);
+        if (end < 0 || end + 2 > length) break;
+        at = end + 2;
+      } else if (kind === BULK) {
+        const next = this.#bulk(data, at);
+        if (next < 0) break;
+        value = this.#value;
+        at = next;
+      } else {
+        if (this.#items === undefined) {
+          const end = data.indexOf(CR, at);
+          if (end < 0 || end + 2 > length) break;
+          this.#items = new Array(digits(data, at + 1, end));
+          this.#filled = 0;
+          at = end + 2;
+        }
+        const items = this.#items;
+        while (this.#filled < items.length) {
+          const next = this.#bulk(data, at);
+          if (next < 0) break;
+          items[this.#filled++] = this.#value;
+          at = next;
+        }
+        if (this.#filled < items.length) break;
+        value = items;
+        this.#items = undefined;
+      }
+      this.#settles[this.#head++]!(value);
+      if (this.#head === this.#settles.length) {
+        this.#settles = [];
+        this.#kinds = [];
+        this.#head = 0;
+      }
+    }
+    this.#rest = at < length ? data.slice(at) : new Uint8Array(0);
+  }
+
+  /** Reads the bulk string at `at` into #value; returns where the next reply starts, or -1. */
+  #bulk(data: Uint8Array, at: number): number {
+    let i = at + 1;
+    let n = 0;
+    for (let c = data[i]; c !== CR; c = data[++i]) {
+      if (c === undefined) return -1;
+      n = n * 10 + c - 48;
+    }
+    const start = i + 2;
+    const end = start + n;
+    if (end + 2 > data.length) return -1;
+    this.#value = this.#parse(data.subarray(start, end));
+    return end + 2;
+  }
+}
+
+function digits(data: Uint8Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + data[i]! - 48;
+  return n;
+}
+
+function command(words: readonly string[]): Uint8Array {
+  let text = `*${words.length}\r\n`;
+  for (const word of words) text += `$${word.length}\r\n${word}\r\n`;
+  return new TextEncoder().encode(text);
+}
+
+/**
+ * A reader on the floor client: `decode` false stops at each reply's bytes, true adds UTF-8
+ * decoding and JSON.parse (the least work that yields the meta). The MGET batches are those of
+ * `batchedMgets`: `many(from, to)` is prepared for every `from` that is a multiple of `batch`.
+ */
+export async function floorReader(
+  redis: { host: string; port: number; db: number },
+  keys: readonly string[],
+  batch: number,
+  decode: boolean,
+): Promise<Reader> {
+  const text = new TextDecoder();
+  const connection = new FloorConnection(
+    decode ? (bytes) => JSON.parse(text.decode(bytes)) : (bytes) => bytes.length,
+  );
+  await connection.open(redis.host, redis.port);
+  await connection.send(command(["SELECT", String(redis.db)]), STATUS);
+  const gets = keys.map((key) => command(["GET", key]));
+  const mgets = new Map<number, Uint8Array>();
+  for (let from = 0; from < keys.length; from += batch) {
+    mgets.set(from, command(["MGET", ...keys.slice(from, from + batch)]));
+  }
+  const status = decode
+    ? (value: unknown) => value as { status: unknown }
+    : (value: unknown) => ({ status: value ? "SUCCESS" : null });
+  return {
+    name: decode ? "floor + JSON.parse" : "floor, bytes only",
+    one: (i) => connection.send(gets[i]!, BULK).then(status),
+    many: (from, to) => {
+      const bytes = mgets.get(from);
+      if (bytes === undefined || to !== Math.min(keys.length, from + batch)) {
+        throw new RangeError(
+          `the floor client has no MGET prepared for ${from}…${to}`,
+        );
+      }
+      return connection.send(bytes, ARRAY).then((items) => (items as unknown[]).map(status));
+    },
+    close: () => connection.close(),
+  };
+}
