@@ -302,6 +302,14 @@ const MUTANTS: Mutant[] = [
     replacement: `      this.#onExpire(item);`,
     tests: ["tests/deadline_queue_test.ts", "tests/backend_memory_test.ts"],
   },
+  {
+    name: "waiters: a settled wait's deadline released before its promise (the release goes first)",
+    file: "src/results/consumer/waiters.ts",
+    original: `    listener.resolve(outcomeOf(listener, ok, value));\n    // Cancelling`,
+    replacement:
+      `    const outcome = outcomeOf(listener, ok, value);\n    if (extra?.deadline !== undefined) this.#released();\n    listener.resolve(outcome);\n    // Cancelling`,
+    tests: CONSUMER_TESTS,
+  },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));

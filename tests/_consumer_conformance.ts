@@ -70,6 +70,39 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
   );
 
   test(
+    named("a wait with a timeout hears its result before the release arms its timer"),
+    async () => {
+      // The release after a settled wait (UNSUBSCRIBE, cancelling its deadline) arms a 0 ms
+      // timer; arming one costs microseconds the waiter should not wait for.
+      await using backend = await backendWith();
+      const realSetTimeout = globalThis.setTimeout;
+      let zeroTimers = 0;
+      let armedBeforeResult: number | undefined;
+      const waiting = new AsyncResult("order1", backend).get({ timeout: 60_000 }).then(
+        (value) => {
+          armedBeforeResult = zeroTimers;
+          return value;
+        },
+      );
+      await watching(backend, ["order1"]);
+      globalThis.setTimeout = ((callback: () => void, ms?: number) => {
+        if (!ms) zeroTimers++;
+        return realSetTimeout(callback, ms);
+      }) as typeof setTimeout;
+      try {
+        await backend.markAsDone("order1", 7);
+        assert.equal(await waiting, 7);
+        await new Promise((resolve) => realSetTimeout(resolve, 20));
+      } finally {
+        globalThis.setTimeout = realSetTimeout;
+      }
+      assert.equal(armedBeforeResult, 0, "the release armed its timer before the waiter heard");
+      assert.ok(zeroTimers > 0, "the release armed no timer at all");
+      assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
+
+  test(
     named("AsyncResult.get() times out with TimeoutError and releases the channel"),
     async () => {
       await using backend = await backendWith();

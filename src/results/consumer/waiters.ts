@@ -123,6 +123,20 @@ function removeListener(entry: PendingTask, listener: Listener): boolean {
 /** Shared by entries that lost their listeners (never written to: addListener replaces it). */
 const NO_LISTENERS: Listener[] = [];
 
+/** What a settled wait's promise is resolved with: the mapped result, or a rejection. */
+function outcomeOf(listener: Listener, ok: boolean, value: unknown): unknown {
+  if (!ok) return Promise.reject(value);
+  const ready = listener.ready;
+  if (ready === undefined) return value;
+  const target = listener.target;
+  listener.target = undefined;
+  try {
+    return ready(target, value as TaskMeta);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** Bookkeeping of pending waits, keyed by the task's meta key (= its channel). */
 export class Waiters {
   readonly #backend: RedisBackend;
@@ -312,27 +326,15 @@ export class Waiters {
     if (listener.key === undefined) return;
     listener.key = undefined;
     const extra = listener.extra;
-    if (extra !== undefined) {
-      if (extra.onAbort) extra.signal!.removeEventListener("abort", extra.onAbort);
-      // Cancelling the last deadline clears the shared timer: done with the deferred release.
-      // A deadline that fires meanwhile finds its listener settled (no key) and does nothing.
-      if (extra.deadline !== undefined) {
-        this.#staleDeadlines.push(extra.deadline);
-        this.#released();
-      }
+    if (extra?.onAbort) extra.signal!.removeEventListener("abort", extra.onAbort);
+    listener.resolve(outcomeOf(listener, ok, value));
+    // Cancelling the deadline waits for the deferred release, queued only now: after the
+    // reaction of the promise just resolved, so the waiter hears its result before the release
+    // arms its timer. A deadline that fires meanwhile finds its listener settled (no key).
+    if (extra?.deadline !== undefined) {
+      this.#staleDeadlines.push(extra.deadline);
+      this.#released();
     }
-    if (!ok) return listener.resolve(Promise.reject(value));
-    const ready = listener.ready;
-    if (ready === undefined) return listener.resolve(value);
-    const target = listener.target;
-    listener.target = undefined;
-    let outcome: unknown;
-    try {
-      outcome = ready(target, value as TaskMeta);
-    } catch (error) {
-      outcome = Promise.reject(error);
-    }
-    listener.resolve(outcome);
   }
 
   #timeoutError(listener: Listener): TimeoutError {
