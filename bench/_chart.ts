@@ -8,11 +8,7 @@ const LEFT = 110; // the runtime column
 const RIGHT = 200; // room for the value and goal text
 const BAR = 16;
 const PANEL_GAP = 14;
-const COLORS: Record<string, string> = {
-  Deno: "#2b7bb9",
-  Bun: "#c9772f",
-  Node: "#4c8c3a",
-};
+const COLORS: Record<string, string> = { Deno: "#2b7bb9", Bun: "#c9772f", Node: "#4c8c3a" };
 /** Panel titles for rows whose peer differs by runtime (each bar names its own goal). */
 const TITLES: Record<string, string> = {
   get: "getTaskMeta ×1,000 in flight, vs the runtime's fastest client: GET + JSON.parse",
@@ -24,6 +20,11 @@ function escapeXml(text: string): string {
     /[<>&"]/g,
     (c) => `&${{ "<": "lt", ">": "gt", "&": "amp", '"': "quot" }[c]};`,
   );
+}
+
+/** The floor a run measured for a row (see `GoalRow.limit`), if any. */
+function floorOf(row: GoalRow): number | undefined {
+  return row.limit !== undefined && Number.isFinite(row.limit) ? row.limit : undefined;
 }
 
 function formatValue(value: number, unit: string): string {
@@ -71,7 +72,7 @@ export function renderChart(runs: readonly SpeedResults[]): string {
     const max = Math.max(
       ...rows.map((
         r,
-      ) => (r && Number.isFinite(r.value) ? Math.max(r.value, r.goal, r.limit ?? 0) : 0)),
+      ) => (r && Number.isFinite(r.value) ? Math.max(r.value, r.goal, floorOf(r) ?? 0) : 0)),
     ) * 1.08;
     const x = (v: number) => LEFT + (Math.max(0, v) / max) * plot;
     out.push(
@@ -95,9 +96,10 @@ export function renderChart(runs: readonly SpeedResults[]): string {
       const end = x(row.value);
       const gx = x(row.goal);
       const goal = `${row.better === "higher" ? "≥" : "≤"} ${formatValue(row.goal, row.unit)}`;
-      const limit = row.limit !== undefined && Number.isFinite(row.limit)
-        ? `, floor ${formatValue(row.limit, row.unit)}`
-        : "";
+      // The floor's tick and text, when the run measured one.
+      const floor = floorOf(row);
+      const fx = floor === undefined ? undefined : x(floor);
+      const floorText = floor === undefined ? "" : `, floor ${formatValue(floor, row.unit)}`;
       out.push(
         `<rect x="${LEFT}" y="${y}" width="${
           Math.max(1, end - LEFT).toFixed(1)
@@ -105,17 +107,15 @@ export function renderChart(runs: readonly SpeedResults[]): string {
           `fill="${color}"/>`,
         `<line x1="${gx.toFixed(1)}" x2="${gx.toFixed(1)}" y1="${y - 2}" y2="${y + BAR + 2}" ` +
           `stroke="#d22" stroke-width="2" stroke-dasharray="3 2"/>`,
-        ...(limit === "" ? [] : [
-          `<line x1="${x(row.limit!).toFixed(1)}" x2="${x(row.limit!).toFixed(1)}" ` +
-          `y1="${y - 2}" y2="${y + BAR + 2}" stroke="#111" stroke-width="2"/>`,
+        ...(fx === undefined ? [] : [
+          `<line x1="${fx.toFixed(1)}" x2="${fx.toFixed(1)}" y1="${y - 2}" y2="${y + BAR + 2}" ` +
+          `stroke="#111" stroke-width="2"/>`,
         ]),
-        `<text x="${
-          (Math.max(end, gx, row.limit === undefined ? 0 : x(row.limit)) + 6)
-            .toFixed(1)
-        }" ` +
-          `y="${y + BAR - 4}">${escapeXml(formatValue(row.value, row.unit))} ${
-            row.pass ? "✓" : "✗"
-          } <tspan fill="#777">(goal ${escapeXml(goal)}${escapeXml(limit)})</tspan></text>`,
+        `<text x="${(Math.max(end, gx, fx ?? 0) + 6).toFixed(1)}" y="${y + BAR - 4}">${
+          escapeXml(formatValue(row.value, row.unit))
+        } ${row.pass ? "✓" : "✗"} <tspan fill="#777">(goal ${
+          escapeXml(goal + floorText)
+        })</tspan></text>`,
       );
     });
   });

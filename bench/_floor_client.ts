@@ -31,8 +31,9 @@ class FloorConnection {
   // The array reply being read, across chunks.
   #items: unknown[] | undefined;
   #filled = 0;
-  // The bulk string #bulk() read last.
+  // What #bulk() and #header() read last.
   #value: unknown;
+  #length = 0;
   #rest = new Uint8Array(0);
 
   constructor(parse: Parse) {
@@ -95,11 +96,11 @@ class FloorConnection {
         at = next;
       } else {
         if (this.#items === undefined) {
-          const end = data.indexOf(CR, at);
-          if (end < 0 || end + 2 > length) break;
-          this.#items = new Array(digits(data, at + 1, end));
+          const next = this.#header(data, at);
+          if (next < 0) break;
+          this.#items = new Array(this.#length);
           this.#filled = 0;
-          at = end + 2;
+          at = next;
         }
         const items = this.#items;
         while (this.#filled < items.length) {
@@ -124,24 +125,26 @@ class FloorConnection {
 
   /** Reads the bulk string at `at` into #value; returns where the next reply starts, or -1. */
   #bulk(data: Uint8Array, at: number): number {
+    const start = this.#header(data, at);
+    if (start < 0) return -1;
+    const end = start + this.#length;
+    if (end + 2 > data.length) return -1;
+    this.#value = this.#parse(data.subarray(start, end));
+    return end + 2;
+  }
+
+  /** Reads a `$<n>\r\n` or `*<n>\r\n` header at `at` into #length; returns what follows, or -1. */
+  #header(data: Uint8Array, at: number): number {
     let i = at + 1;
     let n = 0;
     for (let c = data[i]; c !== CR; c = data[++i]) {
       if (c === undefined) return -1;
       n = n * 10 + c - 48;
     }
-    const start = i + 2;
-    const end = start + n;
-    if (end + 2 > data.length) return -1;
-    this.#value = this.#parse(data.subarray(start, end));
-    return end + 2;
+    if (i + 2 > data.length) return -1;
+    this.#length = n;
+    return i + 2;
   }
-}
-
-function digits(data: Uint8Array, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) n = n * 10 + data[i]! - 48;
-  return n;
 }
 
 function command(words: readonly string[]): Uint8Array {
@@ -181,9 +184,7 @@ export async function floorReader(
     many: (from, to) => {
       const bytes = mgets.get(from);
       if (bytes === undefined || to !== Math.min(keys.length, from + batch)) {
-        throw new RangeError(
-          `the floor client has no MGET prepared for ${from}…${to}`,
-        );
+        throw new RangeError(`the floor client has no MGET prepared for ${from}…${to}`);
       }
       return connection.send(bytes, ARRAY).then((items) => (items as unknown[]).map(status));
     },

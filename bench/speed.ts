@@ -232,12 +232,13 @@ async function reads(
   };
   const peers = await peerReaders(redis, keys);
   // The least any client could do on this runtime's socket: what bounds the ratios.
+  const batch = 100;
   const floors = [
-    await floorReader(redis, keys, 100, false),
-    await floorReader(redis, keys, 100, true),
+    await floorReader(redis, keys, batch, false),
+    await floorReader(redis, keys, batch, true),
   ];
   const readers = [oursReader, bytesOnly, ...peers, ...floors];
-  const modes = [concurrentGets(1000), batchedMgets(100, 10)];
+  const modes = [concurrentGets(1000), batchedMgets(batch, 10)];
   const rates = await measureReads(readers, modes);
 
   const med = (mode: string, name: string) => median(rates.get(mode)!.get(name)!);
@@ -256,8 +257,7 @@ async function reads(
       : `MGET of 100, 10 in flight, vs ${
         isBun ? 'RedisClient.send("MGET")' : "ioredis mget"
       } + JSON.parse`;
-    const limit = med(mode.key, "floor + JSON.parse") /
-      med(mode.key, peer.name);
+    const limit = med(mode.key, "floor + JSON.parse") / med(mode.key, peer.name);
     row(
       mode.key,
       what,
@@ -336,9 +336,7 @@ async function latency(redis: { host: string; port: number; db: number }) {
       if (parseArrival) {
         const start = performance.now();
         if (JSON.parse(text.decode(message.payload)).status !== "SUCCESS") {
-          throw new Error(
-            "the bare subscriber read a meta that is not SUCCESS",
-          );
+          throw new Error("the bare subscriber read a meta that is not SUCCESS");
         }
         parsedIn = performance.now() - start;
       }
@@ -529,11 +527,7 @@ console.log();
 for (const note of notes) console.log(`- ${note}`);
 if (ONLY !== undefined) process.exit(0);
 mkdirSync(join(benchDir, "results"), { recursive: true });
-const file = join(
-  benchDir,
-  "results",
-  `${isBun ? "bun" : deno ? "deno" : "node"}.json`,
-);
+const file = join(benchDir, "results", `${isBun ? "bun" : deno ? "deno" : "node"}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwrote ${file} and ${writeChart()}`);
 process.exit(0);
