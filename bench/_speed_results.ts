@@ -17,8 +17,9 @@ export interface GoalRow {
   readonly detail: string;
   /**
    * The best value the least possible client reaches in the same run (the floor client of
-   * `_floor_client.ts` for reads, a bare subscriber that parses for latency): when it misses the
-   * goal too, the goal is out of any client's reach on this runtime and machine.
+   * `_floor_client.ts` for reads; for latency a bare subscriber that parses the meta, checks that
+   * JSON.parse read it exactly and resolves a waiting promise): when it misses the goal too, the
+   * goal is out of any (byte-exact, for latency) client's reach on this runtime and machine.
    */
   readonly limit?: number;
 }

@@ -27,6 +27,24 @@ const entries: [string, string][] = [
     `import { createBackend } from ${repoFile("edge.ts")};
 export default { fetch: async (_r, env) => Response.json(await createBackend(undefined, { env }).getTaskMeta("x")) };`,
   ],
+  [
+    // What any byte-exact reader carries whatever its driver and waiting code: the lower bound of
+    // the read-and-wait Worker's size over @upstash/redis alone.
+    "@upstash/redis get + byte-exact decoding only (kombu JSON, Python types, exceptions)",
+    `import { Redis } from "@upstash/redis";
+import { decodeKombuJson } from ${repoFile("src/wire/serialization/kombu_json.ts")};
+import { TaskError } from ${repoFile("src/wire/task_error.ts")};
+export default {
+  async fetch(request, env) {
+    const id = new URL(request.url).searchParams.get("id") ?? "";
+    const redis = new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, automaticDeserialization: false });
+    const meta = decodeKombuJson(await redis.get("celery-task-meta-" + id));
+    const state = meta.status;
+    if (state === "FAILURE") meta.result = TaskError.fromExceptionInfo(meta.result, { taskId: id, state, traceback: null });
+    return Response.json({ status: state });
+  },
+};`,
+  ],
   ["@upstash/redis alone (new Redis + get)", UPSTASH_ONLY_WORKER],
 ];
 

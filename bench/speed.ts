@@ -6,12 +6,13 @@
 //            + JSON.parse
 //   latency  store (MULTI/SETEX/PUBLISH of a real meta, on another connection) → our waiter's
 //            promise resolving, p50, vs a bare subscriber (our driver's openSubscriber, no
-//            decoding) receiving the same store's PUBLISH; samples alternate between the two
+//            decoding) receiving the same store's PUBLISH; samples alternate between them
 //   memory   heap of 100,000 pending new AsyncResult(id, backend).get() (all subscribed, the
 //            initial MGET done), after a full GC, minus the heap before them
 //   bundle   a Worker that reads and waits on the edge entry, minified, minus @upstash/redis alone
-// Reads and latency also run a floor, the least possible client (_floor_client.ts; a bare
-// subscriber that only decodes the meta): a goal the floor misses is out of any client's reach.
+// Reads and latency also run a floor, the least possible client (_floor_client.ts; for latency a
+// bare subscriber that only decodes the meta, and one that also checks what byte-exact reading
+// needs and hands the meta to a waiting promise): a goal the floor misses is out of reach.
 // Prints the table, writes bench/results/<runtime>.json and redraws bench/results/speed.svg.
 //
 //   deno run -A bench/speed.ts       bun bench/speed.ts
@@ -34,6 +35,7 @@ import {
 } from "../mod.ts";
 import { batchedMgets, concurrentGets, type Mode, type Reader } from "./_readers.ts";
 import { floorReader } from "./_floor_client.ts";
+import { parsedExactly } from "./_exact_json.ts";
 import {
   bundleSize,
   esbuildVersion,
@@ -326,28 +328,44 @@ async function latency(redis: { host: string; port: number; db: number }) {
   await consumer.start();
   let arrivedAt = 0;
   let arrived: (() => void) | undefined;
-  // The bare subscriber decodes nothing, or (for the limit) only what any waiter must: UTF-8
-  // and JSON.parse of the meta.
-  let parseArrival = false;
+  // The bare subscriber decodes nothing or, for the floors, only what any waiter must: UTF-8 and
+  // JSON.parse of the meta; then, for a byte-exact waiter, the exactness check.
+  let decoding: "none" | "parse" | "exact" = "none";
   let parsedIn = 0;
+  let checkedIn = 0;
   const text = new TextDecoder();
   const subscriber = await bare.openSubscriber({
     onMessage: (message) => {
-      if (parseArrival) {
+      if (decoding !== "none") {
         const start = performance.now();
-        if (JSON.parse(text.decode(message.payload)).status !== "SUCCESS") {
+        const meta = JSON.parse(text.decode(message.payload));
+        const parsedAt = performance.now();
+        if (decoding === "exact" && !parsedExactly(meta)) {
+          throw new Error("the bare subscriber read a meta JSON.parse cannot read exactly");
+        }
+        if (meta.status !== "SUCCESS") {
           throw new Error("the bare subscriber read a meta that is not SUCCESS");
         }
-        parsedIn = performance.now() - start;
+        parsedIn = parsedAt - start;
+        checkedIn = performance.now() - parsedAt;
       }
       arrivedAt = performance.now();
       arrived?.();
     },
   });
   const warm = 50;
-  // Three kinds of sample, in turn: ours, the bare subscriber, the bare subscriber that parses.
-  const ids = taskIds(3 * (warm + SAMPLES));
+  // Four kinds of sample, in turn: ours, the bare subscriber, the bare subscriber that parses,
+  // the bare subscriber that parses, checks and resolves a promise (a byte-exact waiter's floor).
+  const ids = taskIds(4 * (warm + SAMPLES));
   const payloads = await metaPayloads(ids);
+  // Both decodes as warm as a long-running process has them (as the reads leave ours), so that a
+  // `--only latency` run compares the same code tiers.
+  for (let round = 0; round < 200; round++) {
+    for (let i = 0; i < payloads.length; i++) {
+      backend.metaFromPayload(ids[i]!, payloads[i]!);
+      parsedExactly(JSON.parse(text.decode(payloads[i]!)));
+    }
+  }
   const store = (i: number) => {
     const key = `celery-task-meta-${ids[i]!}`;
     return writer.transaction([["SETEX", key, 600, payloads[i]!], [
@@ -360,12 +378,14 @@ async function latency(redis: { host: string; port: number; db: number }) {
   const oursArrival: number[] = [];
   const oursAfter: number[] = [];
   const floorParsingCost: number[] = [];
+  const floorCheckingCost: number[] = [];
   const floor: number[] = [];
   const floorParsing: number[] = [];
+  const floorWaiting: number[] = [];
   const stores: Promise<unknown>[] = [];
   for (let i = 0; i < ids.length; i++) {
     const key = `celery-task-meta-${ids[i]!}`;
-    const kind = i % 3;
+    const kind = i % 4;
     let t0: number;
     let elapsed: number;
     if (kind === 0) {
@@ -381,12 +401,12 @@ async function latency(redis: { host: string; port: number; db: number }) {
       stores.push(store(i));
       await done;
       elapsed = resolvedAt - t0;
-      if (i >= 3 * warm) {
+      if (i >= 4 * warm) {
         oursArrival.push(messageAt - t0);
         oursAfter.push(resolvedAt - messageAt);
       }
     } else {
-      parseArrival = kind === 2;
+      decoding = kind === 1 ? "none" : kind === 2 ? "parse" : "exact";
       await subscriber.subscribe([key]);
       // The same steps before the clock as ours takes (a 1 ms poll for the subscription, a PING
       // round trip, a 1 ms pause): this machine wakes slower the longer it idled, ~100 µs per idle
@@ -398,16 +418,19 @@ async function latency(redis: { host: string; port: number; db: number }) {
       t0 = performance.now();
       stores.push(store(i));
       await got;
-      elapsed = arrivedAt - t0;
+      // A waiter hears of the meta in a promise reaction, as ours does; the others when it arrives.
+      elapsed = (kind === 3 ? performance.now() : arrivedAt) - t0;
       await subscriber.unsubscribe([key]);
     }
-    if (i >= 3 * warm) [ours, floor, floorParsing][kind]!.push(elapsed);
-    if (i >= 3 * warm && kind === 2) floorParsingCost.push(parsedIn);
+    if (i >= 4 * warm) [ours, floor, floorParsing, floorWaiting][kind]!.push(elapsed);
+    if (i >= 4 * warm && kind === 2) floorParsingCost.push(parsedIn);
+    if (i >= 4 * warm && kind === 3) floorCheckingCost.push(checkedIn);
   }
   await Promise.all(stores);
   const p50 = median(ours);
   const f50 = median(floor);
   const fp50 = median(floorParsing);
+  const fw50 = median(floorWaiting);
   row(
     "latency",
     "store → waiter p50 vs a bare subscriber receiving the same PUBLISH",
@@ -416,8 +439,9 @@ async function latency(redis: { host: string; port: number; db: number }) {
     1.2,
     "lower",
     `ours p50 ${fmt(p50 * 1000)} µs, bare subscriber p50 ${fmt(f50 * 1000)} µs (${SAMPLES} ` +
-      `each); a bare subscriber that parses ${(fp50 / f50).toFixed(2)}×`,
-    fp50 / f50,
+      `each); a bare subscriber that parses ${(fp50 / f50).toFixed(2)}×, that also checks ` +
+      `exactness and resolves a waiter ${(fw50 / f50).toFixed(2)}×`,
+    fw50 / f50,
   );
   // Medians of each sample's own split (a difference of two medians misleads on skewed times).
   notes.push(
@@ -426,7 +450,9 @@ async function latency(redis: { host: string; port: number; db: number }) {
       `message → promise resolved p50 ${fmt(median(oursAfter) * 1000)} µs (decoding the meta, ` +
       `settling the wait, get()'s promise chain). The bare subscriber that parses: p50 ` +
       `${fmt(fp50 * 1000)} µs, its UTF-8 and JSON.parse of the meta p50 ` +
-      `${fmt(median(floorParsingCost) * 1000)} µs.`,
+      `${fmt(median(floorParsingCost) * 1000)} µs. The byte-exact waiter's floor (that parse, ` +
+      `the check that JSON.parse lost no integer and met no kombu marker, a promise resolved): ` +
+      `p50 ${fmt(fw50 * 1000)} µs, its check p50 ${fmt(median(floorCheckingCost) * 1000)} µs.`,
   );
   await subscriber.close();
   await backend.close();
