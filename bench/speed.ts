@@ -17,7 +17,7 @@
 //
 //   deno run -A bench/speed.ts       bun bench/speed.ts
 //   node --import tsx bench/speed.ts (ioredis is Node's peer too; re-runs itself with --expose-gc)
-//   options: --rounds 7 --warmup 2 --n 10000 --samples 400 --waiters 100000
+//   options: --rounds 7 --warmup 2 --n 10000 --samples 1000 --waiters 100000
 //            --only reads,latency,memory,bundle (a partial run prints, but saves nothing)
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -69,7 +69,7 @@ if (await reexecWithGcIfNeeded(import.meta.url)) process.exit();
 const N = numberFlag("n", 10_000);
 const ROUNDS = numberFlag("rounds", 7);
 const WARMUP = numberFlag("warmup", 2);
-const SAMPLES = numberFlag("samples", 400);
+const SAMPLES = numberFlag("samples", 1000);
 const WAITERS = numberFlag("waiters", 100_000);
 const ONLY = flag("only")?.split(",");
 const runs = (part: string) => ONLY === undefined || ONLY.includes(part);
