@@ -139,7 +139,7 @@ async function waitForPythonParts(
 
 /** How many parts chord `groupId` has counted (its `.j` key: a sorted set, or a list). */
 async function chordPartsCounted(backend: RedisBackend, groupId: string): Promise<number> {
-  const key = `celery-taskset-meta-${groupId}.j`;
+  const key = backend.keys.chord(groupId).results;
   const type = text(await backend.driver.send(["TYPE", key]));
   if (type === "zset") return Number(await backend.driver.send(["ZCARD", key]));
   if (type === "list") return Number(await backend.driver.send(["LLEN", key]));
