@@ -1,5 +1,6 @@
-// Counts the test runs of scripts/test.sh and prints the summary: every failed and skipped test
-// (with the skip reasons tests/_env.ts recorded), then the last line "N passed, N failed, N skipped".
+// Counts the test runs of scripts/test.sh and prints the summary: every failed test with the first
+// lines of what it reported (CI keeps only the tail of the output), every skipped test (with the
+// skip reasons tests/_env.ts recorded), then the last line "N passed, N failed, N skipped".
 //
 //   node scripts/count_results.mjs <skip-log> <runner> <junit.xml> <log> <exit status> [...]
 //
@@ -26,6 +27,7 @@ function read(path) {
 
 const unescape = (s) =>
   s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">")
+    .replace(/&#(x[0-9a-f]+|\d+);/gi, (_, n) => String.fromCodePoint(Number(`0${n}`)))
     .replace(/&amp;/g, "&");
 
 /** "tests/x_test.ts" from Deno's "./tests/x_test.ts" or Bun's "x_test.ts" (relative to root). */
@@ -42,6 +44,40 @@ for (const line of (read(skipLog) ?? "").split("\n")) {
   const set = reasons.get(file) ?? new Set();
   set.add(reason);
   reasons.set(file, set);
+}
+
+// CI shows only the tail of the output, so each failure carries a few lines saying what failed.
+const DETAIL_LINES = 6;
+const DETAIL_WIDTH = 200;
+
+function clip(lines) {
+  return lines.map((line) => line.trimEnd()).filter((line) => line.trim() !== "")
+    .slice(0, DETAIL_LINES)
+    .map((line) => (line.length > DETAIL_WIDTH ? `${line.slice(0, DETAIL_WIDTH)}…` : line));
+}
+
+/** The first lines of a JUnit <failure>/<error>: its text, else its message attribute. */
+function failureDetail(body) {
+  const found = /<(failure|error)\b([^>]*?)(?:\/>|>([\s\S]*?)<\/\1>)/.exec(body);
+  if (!found) return [];
+  const message = /\bmessage="([^"]*)"/.exec(found[2])?.[1];
+  const text = unescape(found[3] ?? message ?? "");
+  return clip(text.split("\n"));
+}
+
+/**
+ * Errors a runner reported outside any test (an import that threw, an uncaught exception between
+ * tests): each "error:"/"Uncaught" line of its log and the stack lines after it, a few at most.
+ */
+function uncaughtErrors(log) {
+  const lines = log.split("\n");
+  const found = [];
+  for (let i = 0; i < lines.length && found.length < DETAIL_LINES; i++) {
+    if (!/^(?:error: |Uncaught |# Unhandled error)/.test(lines[i].trim())) continue;
+    found.push(lines[i]);
+    for (let j = i + 1; j <= i + 2 && /^\s+at /.test(lines[j] ?? ""); j++) found.push(lines[j]);
+  }
+  return clip(found);
 }
 
 function count(runner, xmlPath, logPath, status) {
@@ -65,6 +101,7 @@ function count(runner, xmlPath, logPath, status) {
       if (reason) test.reason = unescape(reason);
       if (/<(failure|error)\b/.test(body)) {
         result.failed++;
+        test.detail = failureDetail(body);
         result.failures.push(test);
       } else if (/<skipped\b/.test(body)) result.skipped.push(test);
       else result.passed++;
@@ -107,6 +144,7 @@ function count(runner, xmlPath, logPath, status) {
     result.failures.push({
       file: "?",
       name: `${summary - result.failed} load error(s), see its log`,
+      detail: uncaughtErrors(log),
     });
     result.failed = summary;
   }
@@ -114,7 +152,9 @@ function count(runner, xmlPath, logPath, status) {
     const why = status === 124 || status === 137 ? "hit the time limit" : `exit status ${status}`;
     const what = xml !== undefined ? "its report shows no failure" : "no JUnit report";
     result.failed++;
-    result.failures.push({ file: "?", name: `${runner} ${why}, ${what}` });
+    // What it printed last: under a time limit, the test that was running.
+    const last = clip(log.split("\n").filter((line) => line.trim() !== "").slice(-3));
+    result.failures.push({ file: "?", name: `${runner} ${why}, ${what}`, detail: last });
   }
   return result;
 }
@@ -129,7 +169,10 @@ for (let i = 0; i < runs.length; i += 4) {
   );
   passed += r.passed;
   failed += r.failed;
-  for (const t of r.failures) lines.push(`FAILED  ${runner}  ${t.file}: ${t.name}`);
+  for (const t of r.failures) {
+    lines.push(`FAILED  ${runner}  ${t.file}: ${t.name}`);
+    for (const line of t.detail ?? []) lines.push(`        ${line}`);
+  }
   for (const t of r.skipped) {
     const why = [...(reasons.get(t.file) ?? [])].join("; ") || t.reason || "no reason recorded";
     lines.push(
