@@ -310,6 +310,29 @@ const MUTANTS: Mutant[] = [
       `    const outcome = outcomeOf(listener, ok, value);\n    if (extra?.deadline !== undefined) this.#released();\n    listener.resolve(outcome);\n    // Cancelling`,
     tests: CONSUMER_TESTS,
   },
+  {
+    name: "waiters: a deadline times out a wait whose key was never read (Celery reads first)",
+    file: "src/results/consumer/waiters.ts",
+    original: `if (entry !== undefined && !entry.read && this.lastConnectionError === undefined) {`,
+    replacement: `if (entry !== undefined && false && this.lastConnectionError === undefined) {`,
+    tests: CONSUMER_TESTS,
+  },
+  {
+    name: "waiters: a message counts as the first read",
+    file: "src/results/consumer/waiters.ts",
+    original: `    entry.last = { payload, meta };\n`,
+    replacement: `    entry.last = { payload, meta };\n    entry.read = true;\n`,
+    tests: CONSUMER_TESTS,
+  },
+  {
+    name: "waiters: a failed read leaves waits past their deadline pending",
+    file: "src/results/consumer/waiters.ts",
+    original:
+      `    this.lastConnectionError = error;\n    for (const listener of [...this.#unreadAtDeadline]) {`,
+    replacement:
+      `    this.lastConnectionError = error;\n    for (const listener of [] as Listener[]) {`,
+    tests: CONSUMER_TESTS,
+  },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -11,11 +11,12 @@ import {
   PollingConsumer,
   RedisBackend,
   type RedisBackendOptions,
+  RedisConnectionError,
   TaskError,
   type TaskMeta,
   TimeoutError,
 } from "../mod.ts";
-import { type DriverFactory, recordingDriver } from "./_drivers.ts";
+import { type DriverFactory, heldReads, recordingDriver } from "./_drivers.ts";
 import { channels, noChannelsLeft, watching } from "./_pubsub.ts";
 import { settled, sleep, until } from "./_time.ts";
 
@@ -128,6 +129,120 @@ export function defineConsumerConformance(driverName: string, makeDriver: Driver
         await assert.rejects(settled(what, waiting), TimeoutError, what);
       }
       assert.deepEqual(await noChannelsLeft(backend.driver), []);
+    },
+  );
+
+  /** The consumer types a backend on this driver can use (polling always; pub/sub if it can). */
+  async function consumerTypes(): Promise<("pubsub" | "polling")[]> {
+    await using driver = await makeDriver();
+    return driver.openSubscriber ? ["pubsub", "polling"] : ["polling"];
+  }
+
+  /** How a wait ended, and whether the test had let the consumer read by then. */
+  function outcome(waiting: Promise<unknown>, readAllowed: () => boolean) {
+    return waiting.then(
+      (value) => ({ value, error: undefined, afterRead: readAllowed() }),
+      (error: unknown) => ({ value: undefined, error, afterRead: readAllowed() }),
+    );
+  }
+
+  test(
+    named("a timeout that passes before the first read is decided by it: ready resolves"),
+    async () => {
+      // Celery's get() reads the state once before its clock starts: a task already ready is
+      // returned whatever the timeout, even when that read is slower than the timeout.
+      for (const consumer of await consumerTypes()) {
+        const reads = heldReads(await makeDriver());
+        await using backend = new RedisBackend(reads.driver, { consumer });
+        await backend.markAsDone("read-first-ready", 42);
+        await backend.markAsStarted("read-first-started", { pid: 1, hostname: "w" });
+        reads.hold();
+        let readAllowed = false;
+        const ready = outcome(
+          new AsyncResult("read-first-ready", backend).get({ timeout: 1 }),
+          () => readAllowed,
+        );
+        const started = outcome(
+          new AsyncResult("read-first-started", backend).get({ timeout: 1 }),
+          () => readAllowed,
+        );
+        await sleep(20); // both deadlines fall due while the consumer's first read is held
+        readAllowed = true;
+        reads.release();
+        assert.deepEqual(await settled(`${consumer}: the ready task`, ready), {
+          value: 42,
+          error: undefined,
+          afterRead: true,
+        });
+        const late = await settled(`${consumer}: the started task`, started);
+        assert.ok(late.error instanceof TimeoutError, `${consumer}: ${late.error}`);
+        assert.equal(late.afterRead, true, `${consumer}: timed out before its first read`);
+        assert.deepEqual(await noChannelsLeft(backend.driver), []);
+      }
+    },
+  );
+
+  test(
+    named("a message before the first read does not stand in for it: the read decides"),
+    async () => {
+      // The read may return a newer state than a message that overtook it (a SUCCESS stored just
+      // after the STARTED message was published), so only the read ends a wait past its deadline.
+      if (!(await consumerTypes()).includes("pubsub")) return;
+      const reads = heldReads(await makeDriver());
+      await using backend = new RedisBackend(reads.driver, { consumer: "pubsub" });
+      reads.hold();
+      let readAllowed = false;
+      const seen: string[] = [];
+      const waiting = outcome(
+        new AsyncResult("message-first", backend).get({
+          timeout: 1,
+          onMessage: (meta) => seen.push(meta.status),
+        }),
+        () => readAllowed,
+      );
+      await watching(backend, ["message-first"]);
+      await backend.markAsStarted("message-first", { pid: 1, hostname: "w" });
+      await until("the STARTED message", () => seen.length > 0);
+      await sleep(20); // the deadline falls due too, still before the first read
+      readAllowed = true;
+      reads.release();
+      const { error, afterRead } = await settled("the wait", waiting);
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.equal(afterRead, true, "timed out before its first read");
+      assert.deepEqual(seen, ["STARTED"]);
+    },
+  );
+
+  test(
+    named("a timeout that passed before the first read times out when that read fails"),
+    async () => {
+      for (const consumer of await consumerTypes()) {
+        const reads = heldReads(await makeDriver());
+        const retryPolicy = {
+          maxRetries: 100,
+          intervalStart: 0.01,
+          intervalStep: 0,
+          intervalMax: 0.01,
+        };
+        await using backend = new RedisBackend(reads.driver, {
+          consumer: consumer === "pubsub" ? { type: "pubsub", retryPolicy } : consumer,
+        });
+        reads.hold();
+        let readAllowed = false;
+        const waiting = outcome(
+          new AsyncResult("read-first-fails", backend).get({ timeout: 1 }),
+          () => readAllowed,
+        );
+        await sleep(20);
+        readAllowed = true;
+        const lost = new RedisConnectionError("the test refused the read");
+        reads.fail(lost);
+        const { error, afterRead } = await settled(`${consumer}: the wait`, waiting);
+        assert.ok(error instanceof TimeoutError, `${consumer}: ${error}`);
+        assert.equal(error.cause, lost, `${consumer}: the cause is the failed read`);
+        assert.equal(afterRead, true);
+        reads.release();
+      }
     },
   );
 

@@ -45,3 +45,51 @@ export function recordingDriver(driver: RedisDriver): { driver: RedisDriver; log
   if (driver.openSubscriber) wrapped.openSubscriber = driver.openSubscriber.bind(driver);
   return { driver: wrapped, log };
 }
+
+/**
+ * A driver whose MGETs (the consumers' reads) wait while `hold()` is in force: `release()` lets
+ * them through, `fail(error)` rejects them with `error` until released. Everything else passes
+ * straight through (a store's own GET too), so a test can keep a consumer from reading while
+ * results are stored and published.
+ */
+export function heldReads(driver: RedisDriver): {
+  driver: RedisDriver;
+  hold(): void;
+  release(): void;
+  fail(error: Error): void;
+} {
+  let gate: Promise<void> | undefined;
+  let open: (() => void) | undefined;
+  let failure: Error | undefined;
+  const wrapped: RedisDriver = {
+    name: driver.name,
+    async send(command) {
+      if (String(command[0]).toUpperCase() === "MGET") {
+        await gate;
+        if (failure) throw failure;
+      }
+      return driver.send(command);
+    },
+    transaction: (commands) => driver.transaction(commands),
+    close: () => driver.close(),
+    [Symbol.asyncDispose]: () => driver.close(),
+  };
+  if (driver.openSubscriber) wrapped.openSubscriber = driver.openSubscriber.bind(driver);
+  const release = () => {
+    failure = undefined;
+    open?.();
+    gate = open = undefined;
+  };
+  return {
+    driver: wrapped,
+    hold: () => {
+      gate ??= new Promise<void>((resolve) => (open = resolve));
+    },
+    release,
+    fail: (error) => {
+      open?.();
+      gate = open = undefined;
+      failure = error;
+    },
+  };
+}

@@ -20,7 +20,12 @@ import { propagatedError } from "./propagated_error.ts";
 
 /** Options of {@linkcode AsyncResult.get}. */
 export interface GetOptions {
-  /** Give up after this many **milliseconds**, rejecting with `TimeoutError`. @default {no limit} */
+  /**
+   * Give up after this many **milliseconds**, rejecting with `TimeoutError`. As in Celery, the
+   * task's state is read once before the wait can time out, so a task already ready is returned
+   * even when that read takes longer than the timeout (`0`: read once, return if ready); the read
+   * itself is bounded by the driver (`socketTimeout`, `requestTimeout`). @default {no limit}
+   */
   timeout?: number | undefined;
   /** Re-throw FAILURE and REVOKED as the task's error; `false` returns the error instead. @default {true} */
   propagate?: boolean | undefined;

@@ -15,7 +15,8 @@ import { propagatedError } from "./propagated_error.ts";
 export interface GetManyOptions {
   /**
    * Give up after this many **milliseconds** in all (not per task), throwing `TimeoutError` once
-   * the tasks ready by then are yielded. @default {no limit}
+   * the tasks ready by then are yielded (each task's state is read once first, so tasks already
+   * ready are yielded whatever the timeout). @default {no limit}
    */
   timeout?: number | undefined;
   /** Stops waiting: the loop throws the signal's reason and every wait is released. */

@@ -135,16 +135,16 @@ export class PollingConsumer implements ResultWaiter {
       try {
         this.#ticks++;
         const payloads = await this.#backend.mget(keys);
-        payloads.forEach((payload, i) => this.#waiters.deliver(keys[i]!, payload));
+        payloads.forEach((payload, i) => this.#waiters.deliverRead(keys[i]!, payload));
         errors = 0;
         this.#waiters.lastConnectionError = undefined;
       } catch (error) {
-        this.#waiters.lastConnectionError = error;
         if (isUnrecoverableError(error)) {
           this.#waiters.lastConnectionError = undefined;
           this.#waiters.rejectAll(error);
           continue;
         }
+        this.#waiters.readFailed(error);
         if (++errors > this.#maxErrors) {
           this.#waiters.lastConnectionError = undefined;
           this.#waiters.rejectAll(

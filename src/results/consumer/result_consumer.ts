@@ -156,7 +156,7 @@ export class ResultConsumer implements ResultWaiter {
       this.#reread.clear();
       if (reread.length > 0) {
         const payloads = await this.#backend.mget(reread);
-        payloads.forEach((payload, i) => this.#waiters.deliver(reread[i]!, payload));
+        payloads.forEach((payload, i) => this.#waiters.deliverRead(reread[i]!, payload));
       }
     }
   }
@@ -167,7 +167,7 @@ export class ResultConsumer implements ResultWaiter {
     // Anything stored before the subscription took effect is read here; anything after arrives
     // as a message. Both paths deliver through Waiters, which drops duplicates.
     const payloads = await this.#backend.mget(keys);
-    payloads.forEach((payload, i) => this.#waiters.deliver(keys[i]!, payload));
+    payloads.forEach((payload, i) => this.#waiters.deliverRead(keys[i]!, payload));
   }
 
   #connect(): Promise<Subscriber> {
@@ -206,7 +206,7 @@ export class ResultConsumer implements ResultWaiter {
   // result stored between the two cannot be missed.
   #recover(cause: unknown): Promise<void> {
     if (this.#stopped) return Promise.resolve();
-    this.#waiters.lastConnectionError = cause;
+    this.#waiters.readFailed(cause);
     this.#reconnecting ??= (async () => {
       const old = this.#subscriber;
       this.#subscriber = undefined;
@@ -222,7 +222,7 @@ export class ResultConsumer implements ResultWaiter {
           this.#options.retryPolicy,
           {
             onConnectionError: (error, retry, sleepMs) => {
-              this.#waiters.lastConnectionError = error;
+              this.#waiters.readFailed(error);
               this.#options.onConnectionError?.(error, retry, sleepMs);
             },
             isRetryable: (e) => !this.#stopped && !isUnrecoverableError(e),

@@ -22,7 +22,9 @@ export interface WaitOptions {
   signal?: AbortSignal | undefined;
   /**
    * Rejects with `TimeoutError` after this many milliseconds (up to `Number.MAX_SAFE_INTEGER`;
-   * `Infinity` means no limit). @default {no limit}
+   * `Infinity` means no limit), but not before the consumer has read the task's state once: a
+   * deadline that passes first is decided by that read (or times out if reading fails).
+   * @default {no limit}
    */
   timeout?: number | undefined;
   /** Called with every state the task reports (STARTED, RETRY, PROGRESS…, then the ready one). */
@@ -89,6 +91,8 @@ interface PendingTask {
   listeners: Listener | Listener[];
   /** The last state delivered (one field, set once a state arrives: most waits see only one). */
   last: { readonly payload: Uint8Array; readonly meta: TaskMeta } | null;
+  /** Whether the consumer has read the key since it was first waited on (messages do not count). */
+  read: boolean;
 }
 
 /** The listeners of a task as an array (a copy when several, so they may be removed meanwhile). */
@@ -143,9 +147,9 @@ export class Waiters {
   readonly #pending = new Map<string, PendingTask>();
   readonly #onChange: (added: boolean) => void;
   readonly #onStateChange: ((meta: TaskMeta) => void) | undefined;
-  readonly #deadlines = new DeadlineQueue<Listener>((listener) => {
-    this.#settle(listener, false, this.#timeoutError(listener));
-  });
+  readonly #deadlines = new DeadlineQueue<Listener>((listener) => this.#onDeadline(listener));
+  /** Waits whose deadline passed before their key was read: that read decides them. */
+  readonly #unreadAtDeadline = new Set<Listener>();
   /** Keeps the process alive while anyone waits (idle connections are unref'd). */
   #keepAlive: ReturnType<typeof setInterval> | undefined;
   #releaseQueued = false;
@@ -153,7 +157,8 @@ export class Waiters {
   #staleDeadlines: Deadline<Listener>[] = [];
   /**
    * The consumer's last connection error while it is reconnecting (cleared once it is back): a
-   * wait that times out meanwhile carries it as its `cause`.
+   * wait that times out meanwhile carries it as its `cause`. Consumers set it through
+   * {@linkcode Waiters.readFailed} and clear it by assigning `undefined`.
    */
   lastConnectionError: unknown;
 
@@ -242,7 +247,7 @@ export class Waiters {
         }
       }
       if (entry === undefined) {
-        this.#pending.set(key, { taskId, listeners: listener, last: null });
+        this.#pending.set(key, { taskId, listeners: listener, last: null, read: false });
       } else {
         addListener(entry, listener);
         // A late joiner still sees the state the others have already been told about.
@@ -275,6 +280,37 @@ export class Waiters {
     this.#onStateChange?.(meta);
     for (const listener of listenersOf(entry)) this.#notify(listener, meta);
     if (READY_STATES.has(meta.status)) this.#settleAll(key, true, meta);
+  }
+
+  /**
+   * Delivers what the consumer read for a key (its GET or MGET, as opposed to a published
+   * message), `null` when the key holds nothing. The first read after a key is waited on decides
+   * the waits whose deadline has already passed: a ready state resolves them with the rest,
+   * anything else times them out.
+   */
+  deliverRead(key: string, payload: Uint8Array | null): void {
+    const entry = this.#pending.get(key);
+    if (!entry) return;
+    const first = !entry.read;
+    entry.read = true;
+    this.deliver(key, payload);
+    if (!first || this.#unreadAtDeadline.size === 0 || this.#pending.get(key) !== entry) return;
+    for (const listener of listenersOf(entry)) {
+      if (this.#unreadAtDeadline.has(listener)) {
+        this.#settle(listener, false, this.#timeoutError(listener));
+      }
+    }
+  }
+
+  /**
+   * Records that reading failed with a connection error (the consumer retries): waits whose
+   * deadline passed before their key could be read time out now, carrying the error as `cause`.
+   */
+  readFailed(error: unknown): void {
+    this.lastConnectionError = error;
+    for (const listener of [...this.#unreadAtDeadline]) {
+      this.#settle(listener, false, this.#timeoutError(listener));
+    }
   }
 
   /** Rejects everyone waiting on a key and releases it. */
@@ -322,8 +358,21 @@ export class Waiters {
     }
   }
 
+  // As Celery, whose get() reads the task's state once before its clock starts: a wait does not
+  // time out before its key has been read, so a task already ready is returned whatever the
+  // timeout. A read cannot come while the connection is down: the wait times out then.
+  #onDeadline(listener: Listener): void {
+    const entry = listener.key === undefined ? undefined : this.#pending.get(listener.key);
+    if (entry !== undefined && !entry.read && this.lastConnectionError === undefined) {
+      this.#unreadAtDeadline.add(listener);
+      return;
+    }
+    this.#settle(listener, false, this.#timeoutError(listener));
+  }
+
   #finish(listener: Listener, ok: boolean, value: unknown): void {
     if (listener.key === undefined) return;
+    if (this.#unreadAtDeadline.size > 0) this.#unreadAtDeadline.delete(listener);
     listener.key = undefined;
     const extra = listener.extra;
     if (extra?.onAbort) extra.signal!.removeEventListener("abort", extra.onAbort);
