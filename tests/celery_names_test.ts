@@ -220,6 +220,47 @@ for (const version of celeryVersions) {
     assert.deepEqual(ourValue(ours), [1, "TypeError"]);
   });
 
+  test(`get({ timeout }) is decided by its first read, as Celery ${version}'s get(timeout=)`, {
+    skip,
+  }, async () => {
+    // CLIENT PAUSE holds get()'s first read (SUBSCRIBE, then the read) for longer than its
+    // timeout: Celery reads before its clock starts, so a ready task is still returned.
+    await using backend = resultBackend();
+    const ready = `pause${version}-ready`;
+    const pending = `pause${version}-pending`;
+    await backend.markAsDone(ready, 7);
+    const pauseMs = 300;
+    const theirs = async (id: string) =>
+      await celeryNames<{ value?: unknown; error?: string; seconds: number }>(
+        version,
+        server.url,
+        "get-after-pause",
+        id,
+        "0.05",
+        String(pauseMs),
+      );
+    const ours = async (id: string) => {
+      await backend.driver.send(["CLIENT", "PAUSE", pauseMs, "ALL"]);
+      const started = Date.now();
+      const outcome = await new AsyncResult(id, backend).get({ timeout: 50 }).then(
+        (value) => ({ value, error: undefined }),
+        (error: Error) => ({ value: undefined, error: error.name }),
+      );
+      return { ...outcome, ms: Date.now() - started };
+    };
+    const python = { ready: await theirs(ready), pending: await theirs(pending) };
+    assert.ok(python.ready.seconds >= (pauseMs - 5) / 1000, "the pause did not hold Celery's read");
+    assert.equal(python.ready.value, 7);
+    assert.equal(python.pending.error, "TimeoutError");
+    const mine = { ready: await ours(ready), pending: await ours(pending) };
+    assert.deepEqual([mine.ready.value, mine.ready.error], [7, undefined]);
+    assert.equal(mine.pending.error, "TimeoutError");
+    assert.ok(
+      mine.pending.ms >= pauseMs - 5,
+      `timed out after ${mine.pending.ms} ms, before the read`,
+    );
+  });
+
   test(`children and collect() match Celery ${version}'s on the same stored graph`, {
     skip,
   }, async () => {

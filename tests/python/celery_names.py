@@ -5,6 +5,9 @@
     celery_names.py graph ROOT_ID                 AsyncResult(root).children and .collect()
     celery_names.py expire KEY SECONDS_JSON       backend.expire(key, seconds)
     celery_names.py flags                         backend.supports_autoexpire / _native_join
+    celery_names.py get-after-pause ID TIMEOUT_S PAUSE_MS
+                                                  AsyncResult(id).get(timeout=...) right after
+                                                  CLIENT PAUSE: its first read outlasts timeout
 
 Each prints one JSON document: values in harness.py's typed JSON, and an exception as
 ``{"error": <class name>}``. Configuration comes from the environment, as for celery_app.py.
@@ -13,6 +16,7 @@ Each prints one JSON document: values in harness.py's typed JSON, and an excepti
 import json
 import os
 import sys
+import time
 
 from celery.result import AsyncResult, GroupResult
 
@@ -61,6 +65,18 @@ def expire(key, seconds):
         return {"error": type(exc).__name__}
 
 
+def get_after_pause(task_id, timeout, pause_ms):
+    """get()'s first read (SUBSCRIBE, then GET) waits out the pause, longer than the timeout."""
+    app.backend.client.execute_command("CLIENT", "PAUSE", pause_ms, "ALL")
+    started = time.monotonic()
+    try:
+        out = {"value": to_wire(AsyncResult(task_id, app=app).get(timeout=timeout))}
+    except Exception as exc:
+        out = {"error": type(exc).__name__}
+    out["seconds"] = time.monotonic() - started
+    return out
+
+
 def main(argv):
     command, args = argv[1], argv[2:]
     if command == "get-many":
@@ -71,6 +87,8 @@ def main(argv):
         out = graph(args[0])
     elif command == "expire":
         out = expire(args[0], json.loads(args[1]))
+    elif command == "get-after-pause":
+        out = get_after_pause(args[0], float(args[1]), int(args[2]))
     elif command == "flags":
         out = {
             "supports_autoexpire": app.backend.supports_autoexpire,
