@@ -313,15 +313,15 @@ const MUTANTS: Mutant[] = [
   {
     name: "waiters: a deadline times out a wait whose key was never read (Celery reads first)",
     file: "src/results/consumer/waiters.ts",
-    original: `if (entry !== undefined && !entry.read && this.lastConnectionError === undefined) {`,
-    replacement: `if (entry !== undefined && false && this.lastConnectionError === undefined) {`,
+    original: `if (key !== undefined && this.#unread.has(key) && this.lastConnectionError`,
+    replacement: `if (key !== undefined && false && this.lastConnectionError`,
     tests: CONSUMER_TESTS,
   },
   {
     name: "waiters: a message counts as the first read",
     file: "src/results/consumer/waiters.ts",
     original: `    entry.last = { payload, meta };\n`,
-    replacement: `    entry.last = { payload, meta };\n    entry.read = true;\n`,
+    replacement: `    entry.last = { payload, meta };\n    this.#unread.delete(key);\n`,
     tests: CONSUMER_TESTS,
   },
   {
