@@ -87,8 +87,7 @@ export function heldReads(driver: RedisDriver): {
     },
     release,
     fail: (error) => {
-      open?.();
-      gate = open = undefined;
+      release();
       failure = error;
     },
   };
