@@ -4,9 +4,9 @@
  * REST API (HTTPS), with `@upstash/redis` as the only dependency.
  *
  * It holds the backend core, the in-memory and HTTP drivers, waiting (polling with one MGET per
- * tick, or streaming SUBSCRIBE), `waitForResult()` with a deadline, and `sseResponse()` to stream
- * a task's progress to a web page. It uses no `Deno`, `Bun` or `node:` API, and does not contain
- * the TCP driver (import the main entry point for `redis://`).
+ * tick, or streaming SUBSCRIBE with `httpStreaming()`), `waitForResult()` with a deadline, and
+ * `sseResponse()` to stream a task's progress to a web page. It uses no `Deno`, `Bun` or `node:`
+ * API, and does not contain the TCP driver (import the main entry point for `redis://`).
  *
  * @example A Cloudflare Worker that reads or waits for a Celery result
  * ```ts ignore
@@ -85,6 +85,8 @@ export type {
   UpstashRedisClient,
 } from "./src/connection/drivers/http.ts";
 export type { HttpSubscriberOptions } from "./src/connection/drivers/_http_subscriber.ts";
+export { httpStreaming } from "./src/connection/drivers/http_streaming.ts";
+export type { HttpStreaming } from "./src/connection/drivers/http_streaming.ts";
 export { isReady, waitForResult } from "./src/results/wait_for_result.ts";
 export type { WaitForResultOptions } from "./src/results/wait_for_result.ts";
 export { isFinalState, metaToJson, sseResponse } from "./src/results/sse_response.ts";

@@ -10,7 +10,13 @@
 //
 //   deno run -A bench/http_polling.ts       bun bench/http_polling.ts
 //   options: --interval 100 (ms, both pollers), --spread 10000 (ms), --samples 40 (per latency row)
-import { consumerFor, httpDriver, type PollingConsumer, RedisBackend } from "../edge.ts";
+import {
+  consumerFor,
+  httpDriver,
+  httpStreaming,
+  type PollingConsumer,
+  RedisBackend,
+} from "../edge.ts";
 import { tcpDriver } from "../mod.ts";
 import { startRedisServer } from "../tests/_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "../tests/_upstash_server.ts";
@@ -173,7 +179,7 @@ async function main(): Promise<void> {
   }
   {
     await using b = new RedisBackend(
-      httpDriver({ url: rest.url, token: TOKEN, streaming: true }),
+      httpDriver({ url: rest.url, token: TOKEN, streaming: httpStreaming() }),
     );
     rows.push(await latency("HTTP streaming SUBSCRIBE (SSE)", b, writer));
   }

@@ -4,7 +4,7 @@
 // separated, the task names clients may start.
 //   POST /tasks  {"name": "proj.tasks.add", "args": [2, 3], "kwargs": {}}  (application/json)
 //     → the task's states as server-sent events (PENDING, STARTED, PROGRESS…) until its result
-import { createBroker, sseResponse } from "../edge.ts";
+import { createBroker, httpStreaming, sseResponse } from "../edge.ts";
 
 const MAX_BODY_BYTES = 16_384;
 
@@ -57,7 +57,7 @@ export default {
     if (typeof input === "string") return Response.json({ error: input }, { status: 400 });
 
     // Results are read on the same database, over a subscription made before the task is sent.
-    const broker = createBroker(undefined, { env, streaming: true });
+    const broker = createBroker(undefined, { env, streaming: httpStreaming() });
     let taskId: string;
     try {
       const result = await broker.sendTask(input.name, { args: input.args, kwargs: input.kwargs });

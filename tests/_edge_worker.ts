@@ -5,7 +5,14 @@
 //   GET /wait?id=…&ms=…[&stream=1]   waits (polling, or streaming SUBSCRIBE) until ready or the
 //                                    deadline; answers { meta, seen, requests }
 //   GET /events?id=…                 the task's states as server-sent events
-import { createBackend, metaToJson, sseResponse, type TaskMeta, waitForResult } from "../edge.ts";
+import {
+  createBackend,
+  httpStreaming,
+  metaToJson,
+  sseResponse,
+  type TaskMeta,
+  waitForResult,
+} from "../edge.ts";
 
 interface Env {
   UPSTASH_REDIS_REST_URL: string;
@@ -19,7 +26,7 @@ export default {
     const streaming = url.searchParams.get("stream") === "1";
     const backend = createBackend(undefined, {
       env: env as unknown as Record<string, unknown>,
-      streaming: streaming ? { pollInterval: 100 } : false,
+      streaming: streaming && httpStreaming({ pollInterval: 100 }),
       consumer: streaming ? undefined : { type: "polling", minInterval: 50, maxInterval: 200 },
     });
     if (url.pathname === "/events") {

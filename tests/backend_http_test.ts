@@ -11,6 +11,7 @@ import {
   createBackend,
   httpDriver,
   httpDriverFromUrl,
+  httpStreaming,
   msgpackSerializer,
   type PollingConsumer,
   RedisAuthenticationError,
@@ -98,13 +99,13 @@ const keysOf = (backend: RedisBackend, ids: string[]) => ids.map((id) => backend
 // Streaming on: the backend suite's publish test then runs too, and the consumer suite waits over
 // server-sent events (its polling test forces the PollingConsumer over the same driver).
 defineBackendConformance("http", async () => {
-  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: httpStreaming() });
   await driver.send(["FLUSHDB"]);
   return driver;
 });
 
 defineConsumerConformance("http", async () => {
-  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: httpStreaming() });
   await driver.send(["FLUSHDB"]);
   return driver;
 });
@@ -313,7 +314,7 @@ test("waitForResult() returns the last state at the deadline, or the ready state
 });
 
 test("httpDriver({ streaming }) keeps one stream for every channel, confirmed before reading", async () => {
-  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: httpStreaming() });
   await using backend = new RedisBackend(driver);
   rest.resetCounts();
   const ids = Array.from({ length: 50 }, (_, i) => `one-stream-${i}`);
@@ -330,7 +331,7 @@ test("httpDriver({ streaming }) keeps one stream for every channel, confirmed be
 });
 
 test("httpDriver({ streaming }) cancels the body of a stream it closes, not only aborts it", async () => {
-  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: httpStreaming() });
   await using backend = new RedisBackend(driver);
   const from = subscribeRequests.length;
   const controller = new AbortController();
@@ -346,7 +347,11 @@ test("httpDriver({ streaming }) cancels the body of a stream it closes, not only
 });
 
 test("httpDriver({ streaming }) closes a replacement stream whose channels were given up while it opened", async () => {
-  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: { compactDelay: 10 } });
+  const driver = httpDriver({
+    url: rest.url,
+    token: TOKEN,
+    streaming: httpStreaming({ compactDelay: 10 }),
+  });
   await using backend = new RedisBackend(driver);
   const waitA = consumerFor(backend).wait("given-up-a");
   const waitB = consumerFor(backend).wait("given-up-b");
@@ -388,7 +393,7 @@ test("httpDriver({ streaming }) polls when the stream drops, then re-opens it", 
   const driver = httpDriver({
     url: rest.url,
     token: TOKEN,
-    streaming: { pollInterval: 20, reopenBackoff: () => 150 },
+    streaming: httpStreaming({ pollInterval: 20, reopenBackoff: () => 150 }),
   });
   await using backend = new RedisBackend(driver);
   const seen: string[] = [];
@@ -418,7 +423,7 @@ test("httpDriver({ streaming }) polls from the start where streaming is refused"
     const driver = httpDriver({
       url: rest.url,
       token: TOKEN,
-      streaming: { pollInterval: 20, reopenBackoff: () => 10_000 },
+      streaming: httpStreaming({ pollInterval: 20, reopenBackoff: () => 10_000 }),
     });
     await using backend = new RedisBackend(driver);
     rest.resetCounts();
@@ -432,7 +437,7 @@ test("httpDriver({ streaming }) polls from the start where streaming is refused"
 });
 
 test("httpDriver({ streaming }) re-reads a streamed payload that is not UTF-8 (msgpack)", async () => {
-  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: true });
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: httpStreaming() });
   await using backend = new RedisBackend(driver, { resultSerializer: msgpackSerializer });
   const seen: unknown[] = [];
   const waiting = consumerFor(backend).wait("mp-1", { onMessage: (m) => seen.push(m.result) });

@@ -9,6 +9,7 @@ import {
   type Broker,
   createBackend,
   createBroker,
+  httpStreaming,
   PyDecimal,
   type RedisBackend,
   TaskError,
@@ -70,7 +71,7 @@ function connect(
   const backend = createBackend(setup.resultRest.url, {
     token: TOKEN,
     celeryVersion: version,
-    streaming,
+    streaming: streaming && httpStreaming(),
   });
   const broker = createBroker(setup.brokerRest.url, {
     token: TOKEN,

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import {
   createBackend,
   httpDriver,
+  httpStreaming,
   parseRedisUrl,
   RedisReplyError,
   sentinelDriver,
@@ -189,13 +190,22 @@ test("a timeout past a runtime timer's 2^31-1 ms is refused in ms, and none in C
     () => httpDriver({ url: "https://h.example", token: "t", requestTimeout: Infinity }),
     RangeError,
   );
-  // The streaming subscriber's delays too, refused when the driver is made.
+  // The streaming subscriber's delays too, refused when the setting is made.
   for (
     const streaming of [{ pollInterval: 2 ** 31 }, { confirmTimeout: 0 }, { compactDelay: -1 }]
   ) {
     assert.throws(
-      () => httpDriver({ url: "https://h.example", token: "t", streaming }),
+      () => httpStreaming(streaming),
       (e: unknown) => e instanceof RangeError && /^streaming\.\w+ must be/.test(e.message),
+      JSON.stringify(streaming),
+    );
+  }
+  // The setting it replaced (true, or bare options) says how to write it now.
+  for (const streaming of [true, { pollInterval: 100 }]) {
+    assert.throws(
+      () => httpDriver({ url: "https://h.example", token: "t", streaming: streaming as never }),
+      (e: unknown) =>
+        e instanceof TypeError && /^streaming takes httpStreaming\(\)/.test(e.message),
       JSON.stringify(streaming),
     );
   }

@@ -89,7 +89,7 @@ const esbuild = process.env.ESBUILD ?? join(projectRoot, "node_modules/.bin/esbu
 const noEsbuild = requirement(existsSync(esbuild), `esbuild (npm install), at ${esbuild}`);
 
 test(
-  "a Worker reading and waiting through the edge entry bundles no canvas, msgpack, SSE, Sentinel, URL parser or in-memory driver",
+  "a Worker reading and waiting through the edge entry bundles no canvas, msgpack, SSE (neither sseResponse nor the streaming client), Sentinel, URL parser or in-memory driver",
   { skip: noEsbuild },
   () => {
     const dir = mkdtempSync(join(tmpdir(), "layers-"));
@@ -145,6 +145,8 @@ export default {
         ...[
           "wire/serialization/msgpack.ts",
           "results/sse_response.ts",
+          "connection/drivers/_http_subscriber.ts",
+          "connection/drivers/http_streaming.ts",
           "connection/drivers/sentinel.ts",
           "backend/sentinel_backend.ts",
           "connection/url.ts",

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   AsyncResult,
   httpDriver,
+  httpStreaming,
   memoryDriver,
   RedisBackend,
   type RedisDriver,
@@ -61,7 +62,7 @@ const cases: DriverCase[] = [
   {
     name: "http streaming",
     // Nothing to fall back on: an unconfirmed channel or a dropped message hangs the wait.
-    make: () => httpDriver({ url: rest.url, token: TOKEN, streaming: NO_FALLBACK }),
+    make: () => httpDriver({ url: rest.url, token: TOKEN, streaming: httpStreaming(NO_FALLBACK) }),
   },
 ];
 
@@ -101,7 +102,7 @@ for (const { name, make, polling } of cases) {
 }
 
 test("http streaming: a result for one id never resolves a wait on an id it starts with", async () => {
-  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: NO_FALLBACK });
+  const driver = httpDriver({ url: rest.url, token: TOKEN, streaming: httpStreaming(NO_FALLBACK) });
   await using backend = new RedisBackend(driver);
   await backend.driver.send(["FLUSHDB"]);
   const seen: string[] = [];

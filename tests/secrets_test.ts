@@ -17,6 +17,7 @@ import {
   type CreateBackendOptions,
   httpDriver,
   httpDriverFromUrl,
+  httpStreaming,
 } from "../mod.ts";
 import { freePort, type RedisServer, startRedisServer } from "./_redis_server.ts";
 import { startUpstashServer, type UpstashServer } from "./_upstash_server.ts";
@@ -184,7 +185,7 @@ const sentinelOptions = (password: string): CreateBackendOptions => ({
 });
 const restOptions = (token?: string): CreateBackendOptions => ({
   ...(token === undefined ? {} : { token }),
-  http: { readRetries: 0, streaming: true, env: {} },
+  http: { readRetries: 0, streaming: httpStreaming(), env: {} },
 });
 
 const FORMS: UrlForm[] = [
@@ -392,7 +393,10 @@ test(
     // The HTTP driver's own constructors, with the token in the URL or in the options.
     for (
       const driver of [
-        httpDriver({ url: `https://:${enc(SECRETS.token)}@eu1-x.upstash.io`, streaming: true }),
+        httpDriver({
+          url: `https://:${enc(SECRETS.token)}@eu1-x.upstash.io`,
+          streaming: httpStreaming(),
+        }),
         httpDriver({ url: `https://eu1-x.upstash.io?_token=${enc(SECRETS.token)}` }),
         httpDriver({ url: "https://eu1-x.upstash.io", token: SECRETS.token }),
         httpDriverFromUrl(`https://default:${enc(SECRETS.token)}@eu1-x.upstash.io/`),

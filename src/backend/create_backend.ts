@@ -87,7 +87,7 @@ export interface CreateBackendOptions extends RedisBackendOptions, RedisConnecti
   connection?: Partial<TcpDriverOptions> | undefined;
   /** The REST token for `https://` URLs (else the URL's password, else the environment). */
   token?: string | undefined;
-  /** HTTP driver settings for `https://` URLs (e.g. `streaming: true`). @default {{}} */
+  /** HTTP driver settings for `https://` URLs (e.g. `streaming: httpStreaming()`). @default {{}} */
   http?: Omit<HttpUrlOptions, "token"> | undefined;
 }
 

@@ -66,11 +66,8 @@ import {
   RedisConnectionError,
   RedisReplyError,
 } from "../../errors.ts";
-import {
-  checkStreamingOptions,
-  HttpSubscriber,
-  type HttpSubscriberOptions,
-} from "./_http_subscriber.ts";
+import type { HttpSubscriber } from "./_http_subscriber.ts";
+import type { HttpStreaming } from "./http_streaming.ts";
 import { checkDelay } from "../time_units.ts";
 import { redactUrl } from "../redact_url.ts";
 import { READ_COMMANDS } from "../read_commands.ts";
@@ -136,12 +133,12 @@ export interface HttpDriverOptions {
   binaryWrites?: "eval" | "reject" | undefined;
   /**
    * Wait for results over the REST service's streaming SUBSCRIBE (server-sent events) instead of
-   * polling. `true` or options turn it on: the driver then has `openSubscriber()`, so
-   * `RedisBackend` picks its pub/sub consumer. When the stream is refused or drops, the
-   * subscriber polls the subscribed keys and keeps trying to re-open it.
-   * @default {false}
+   * polling: `httpStreaming()` or `httpStreaming({ … })` turns it on. The driver then has
+   * `openSubscriber()`, so `RedisBackend` picks its pub/sub consumer. When the stream is refused
+   * or drops, the subscriber polls the subscribed keys and keeps trying to re-open it.
+   * @default {undefined} (polling)
    */
-  streaming?: boolean | HttpSubscriberOptions | undefined;
+  streaming?: HttpStreaming | false | undefined;
 }
 
 /** The driver {@linkcode httpDriver} returns. */
@@ -196,7 +193,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
  * @param options The service (a client, `url` and `token`, or an `env` to read them from) and
  * how requests are retried, timed out (`requestTimeout`, in milliseconds) and waited on.
  * @returns The driver.
- * @throws {TypeError} when no URL or token can be found, or the URL is not http(s).
+ * @throws {TypeError} when no URL or token can be found, the URL is not http(s), or `streaming`
+ * is not made by `httpStreaming()`.
  * @throws {RangeError} when `readRetries` or `requestTimeout` is out of range.
  *
  * @example From the environment (UPSTASH_REDIS_REST_URL / _TOKEN, or Vercel's KV_REST_API_*)
@@ -208,8 +206,12 @@ const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
  *
  * @example From a URL and token, waiting over streaming SUBSCRIBE
  * ```ts ignore
- * import { AsyncResult, httpDriver, RedisBackend } from "@taskmeta/celery-redis/edge";
- * const driver = httpDriver({ url: "https://eu1-x.upstash.io", token: "…", streaming: true });
+ * import { AsyncResult, httpDriver, httpStreaming, RedisBackend } from "@taskmeta/celery-redis/edge";
+ * const driver = httpDriver({
+ *   url: "https://eu1-x.upstash.io",
+ *   token: "…",
+ *   streaming: httpStreaming(),
+ * });
  * await using backend = new RedisBackend(driver);
  * console.log(await new AsyncResult("d9a5c1b4-…", backend).get({ timeout: 10_000 }));
  * ```
@@ -463,19 +465,27 @@ class HttpDriverImpl implements HttpDriver {
     checkDelay("requestTimeout", this.#timeout);
     this.#binaryWrites = options.binaryWrites ?? "eval";
     const streaming = options.streaming;
-    if (streaming) {
+    if (streaming !== undefined && streaming !== false) {
+      if (typeof (streaming as Partial<HttpStreaming>)?.open !== "function") {
+        // The setting was `true` or options before it became an import: say how to migrate.
+        throw new TypeError(
+          "streaming takes httpStreaming() or httpStreaming({ … }) (exported next to httpDriver), " +
+            `got ${
+              typeof streaming === "object" && streaming !== null
+                ? "an object of options (wrap them in httpStreaming())"
+                : String(streaming)
+            }`,
+        );
+      }
       const { url, token } = this.#connection;
       if (url === undefined || token === undefined) {
         throw new TypeError("Streaming SUBSCRIBE needs a url and token (not a custom Requester)");
       }
-      const settings = typeof streaming === "object" ? streaming : {};
-      checkStreamingOptions(settings);
       this.openSubscriber = (handlers) => {
         if (this.#closing.signal.aborted) return Promise.reject(new BackendClosedError());
-        const subscriber = new HttpSubscriber(
+        const subscriber = streaming.open(
           { url, token, readKeys: (keys) => this.#readKeys(keys) },
           handlers,
-          settings,
           () => this.#subscribers.delete(subscriber),
         );
         this.#subscribers.add(subscriber);
