@@ -84,7 +84,10 @@ export type {
   HttpUrlOptions,
   UpstashRedisClient,
 } from "./src/connection/drivers/http.ts";
-export type { HttpSubscriberOptions } from "./src/connection/drivers/_http_subscriber.ts";
+export type {
+  HttpSubscriberContext,
+  HttpSubscriberOptions,
+} from "./src/connection/drivers/_http_subscriber.ts";
 export { httpStreaming } from "./src/connection/drivers/http_streaming.ts";
 export type { HttpStreaming } from "./src/connection/drivers/http_streaming.ts";
 export { isReady, waitForResult } from "./src/results/wait_for_result.ts";

@@ -28,7 +28,7 @@ import { BackendClosedError, RedisConnectionError } from "../../errors.ts";
 import { abortableSleep } from "../retry.ts";
 import { checkDelay } from "../time_units.ts";
 
-/** Options of the HTTP driver's streaming subscriber (`httpDriver({ streaming: {…} })`). */
+/** Options of the HTTP driver's streaming subscriber (`httpStreaming({…})`). */
 export interface HttpSubscriberOptions {
   /** Milliseconds between two polls of the channels no stream carries. @default {250} */
   pollInterval?: number | undefined;

@@ -66,7 +66,6 @@ import {
   RedisConnectionError,
   RedisReplyError,
 } from "../../errors.ts";
-import type { HttpSubscriber } from "./_http_subscriber.ts";
 import type { HttpStreaming } from "./http_streaming.ts";
 import { checkDelay } from "../time_units.ts";
 import { redactUrl } from "../redact_url.ts";
@@ -447,7 +446,7 @@ class HttpDriverImpl implements HttpDriver {
   readonly #timeout: number;
   readonly #binaryWrites: "eval" | "reject";
   readonly #closing = new AbortController();
-  readonly #subscribers = new Set<HttpSubscriber>();
+  readonly #subscribers = new Set<Subscriber>();
   #requests = 0;
 
   constructor(options: HttpDriverOptions) {

@@ -1,11 +1,11 @@
 /**
  * `httpStreaming()`: the HTTP driver's streaming SUBSCRIBE, as `httpDriver({ streaming })` takes
  * it. It is a value to import rather than a flag so that a Worker that polls does not bundle the
- * streaming client (6 KiB minified, with the pub/sub consumer's retry code).
+ * streaming client (6 KiB minified).
  *
  * @module
  */
-import type { SubscriberHandlers } from "../driver.ts";
+import type { Subscriber, SubscriberHandlers } from "../driver.ts";
 import {
   checkStreamingOptions,
   HttpSubscriber,
@@ -25,7 +25,7 @@ export interface HttpStreaming {
     context: HttpSubscriberContext,
     handlers: SubscriberHandlers,
     onClosed: () => void,
-  ): HttpSubscriber;
+  ): Subscriber;
 }
 
 /**
