@@ -282,6 +282,13 @@ const MUTANTS: Mutant[] = [
     tests: ["tests/kombu_json_test.ts", "tests/payload_fuzz_test.ts"],
   },
   {
+    name: "HTTP driver: streaming set the old way (true, bare options) not refused when made",
+    file: "src/connection/drivers/http.ts",
+    original: `if (typeof (streaming as Partial<HttpStreaming>)?.open !== "function") {`,
+    replacement: `if (false as boolean) {`,
+    tests: ["tests/first_errors_test.ts"],
+  },
+  {
     name: "HTTP subscriber: a closed stream's fetch aborted, its body not cancelled",
     file: "src/connection/drivers/_http_subscriber.ts",
     original: `    void this.#reader?.cancel().catch(() => {});\n`,
