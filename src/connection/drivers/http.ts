@@ -185,6 +185,19 @@ const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
+/** The setting was `true` or options before it became an import: says how to write it now. */
+function oldStreamingSetting(value: unknown): TypeError {
+  // The value itself is not shown: it could be anything, a token included.
+  const given = value === true
+    ? "true"
+    : typeof value === "object" && value !== null
+    ? "an object of options (wrap them in httpStreaming())"
+    : `a ${typeof value}`;
+  return new TypeError(
+    `streaming takes httpStreaming() or httpStreaming({ … }) (exported next to httpDriver), got ${given}`,
+  );
+}
+
 /**
  * Creates a driver that sends Redis commands to an Upstash-compatible REST service over HTTPS,
  * with `@upstash/redis`. Nothing is sent until the first command.
@@ -466,15 +479,7 @@ class HttpDriverImpl implements HttpDriver {
     const streaming = options.streaming;
     if (streaming !== undefined && streaming !== false) {
       if (typeof (streaming as Partial<HttpStreaming>)?.open !== "function") {
-        // The setting was `true` or options before it became an import: say how to migrate.
-        throw new TypeError(
-          "streaming takes httpStreaming() or httpStreaming({ … }) (exported next to httpDriver), " +
-            `got ${
-              typeof streaming === "object" && streaming !== null
-                ? "an object of options (wrap them in httpStreaming())"
-                : String(streaming)
-            }`,
-        );
+        throw oldStreamingSetting(streaming);
       }
       const { url, token } = this.#connection;
       if (url === undefined || token === undefined) {
