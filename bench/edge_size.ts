@@ -12,6 +12,17 @@ import {
 } from "./_edge_bundle.ts";
 import { printTable, runtimeName } from "./_util.ts";
 
+/** The read-and-wait Worker with streaming turned on: what opting in costs. */
+function streamingWorker(): string {
+  const source = READ_AND_WAIT_WORKER
+    .replace("createBackend, waitForResult", "createBackend, httpStreaming, waitForResult")
+    .replace("{ env }", "{ env, streaming: httpStreaming() }");
+  if (!source.includes("httpStreaming, waitForResult") || !source.includes("httpStreaming() }")) {
+    throw new Error("READ_AND_WAIT_WORKER changed: update streamingWorker() in edge_size.ts");
+  }
+  return source;
+}
+
 const entries: [string, string][] = [
   ["edge.ts, everything exported", `export * from ${repoFile("edge.ts")};`],
   [
@@ -21,6 +32,10 @@ const entries: [string, string][] = [
   [
     "edge.ts, a Worker that reads and waits (bench/_edge_bundle.ts)",
     READ_AND_WAIT_WORKER,
+  ],
+  [
+    "edge.ts, the same Worker waiting over streaming SUBSCRIBE (httpStreaming())",
+    streamingWorker(),
   ],
   [
     "edge.ts, createBackend + getTaskMeta only",

@@ -140,8 +140,8 @@ async function latency(
 ): Promise<(string | number)[]> {
   const delays: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
-    // A macrotask between two waits: PollingConsumer misses a wait added in the same microtask
-    // run as the previous loop's exit (reported; see bench/README.md).
+    // A macrotask between two waits. It first stepped around a PollingConsumer bug found here (a
+    // wait added as the loop exited never polled; fixed in b3d0d13), and keeps samples apart.
     await sleep(1);
     const id = `lat-${label.replace(/\W+/g, "-")}-${i}`;
     const waiting = consumerFor(backend).wait(id);
