@@ -50,8 +50,9 @@ export interface HttpStreaming {
  * ```
  */
 export function httpStreaming(options: HttpSubscriberOptions = {}): HttpStreaming {
-  checkStreamingOptions(options);
+  // Copied before the check, so that what was checked is what the subscribers use.
   const settings = { ...options };
+  checkStreamingOptions(settings);
   return {
     open: (context, handlers, onClosed) =>
       new HttpSubscriber(context, handlers, settings, onClosed),
