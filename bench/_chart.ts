@@ -64,7 +64,7 @@ export function renderChart(runs: readonly SpeedResults[]): string {
     `<text x="10" y="38" fill="#555">${escapeXml(runs[0]?.machine ?? "")}</text>`,
     `<text x="10" y="54" fill="#555">${escapeXml(when.join(" · "))}</text>`,
     `<text x="10" y="70" fill="#555">red dashes: each bar's goal · black: the floor, what the ` +
-    `least possible client reaches in the same run · ✓ met, ✗ not met</text>`,
+    `least possible byte-exact client reaches in the same run · ✓ met, ✗ not met</text>`,
   ];
   ids.forEach((id, p) => {
     const y0 = top + p * (panelHeight + PANEL_GAP);

@@ -2,13 +2,16 @@
 //
 // It uses the same socket as our TCP driver (the runtime's own API behind src's transport seam)
 // and does only what any client must: write the commands and find each reply's bytes; when asked,
-// it turns them into text and JSON.parse's it. Less than any real client does: the command bytes
-// are made before the clock starts, the replies are read as the two shapes the workloads get (a
-// bulk string, an array of bulk strings) with no error replies, no limits and no checks. Its time
-// per result is therefore a floor: when the floor plus JSON.parse already takes longer than a goal
-// allows, no client on this runtime can meet that goal, however its own code is written.
+// it turns them into text and JSON.parse's it, and then, when asked, runs the check a byte-exact
+// reader must (_exact_json.ts). Less than any real client does: the command bytes are made before
+// the clock starts, the replies are read as the two shapes the workloads get (a bulk string, an
+// array of bulk strings) with no error replies, no limits and no checks of the framing. Its time
+// per result is therefore a floor: when the floor plus decoding already takes longer than a goal
+// allows, no client on this runtime that decodes as much can meet that goal, however its own code
+// is written.
 import { runtimeAdapter } from "../src/connection/drivers/_transport.ts";
 import type { Transport } from "../src/connection/drivers/_transport_types.ts";
+import { parsedExactly } from "./_exact_json.ts";
 import type { Reader } from "./_readers.ts";
 
 const CR = 13;
@@ -154,20 +157,47 @@ function command(words: readonly string[]): Uint8Array {
 }
 
 /**
- * A reader on the floor client: `decode` false stops at each reply's bytes, true adds UTF-8
- * decoding and JSON.parse (the least work that yields the meta). The MGET batches are those of
+ * How much of a reply the floor reader turns into a meta: nothing (its bytes), UTF-8 and
+ * JSON.parse (the least work that yields the meta), or that and the check a byte-exact reader of
+ * Celery's JSON must also run (`parsedExactly`), the floor for a byte-exact client such as ours.
+ */
+export type FloorDecoding = "bytes" | "parse" | "exact";
+
+const FLOOR_NAMES: Record<FloorDecoding, string> = {
+  bytes: "floor, bytes only",
+  parse: "floor + JSON.parse",
+  exact: "floor, byte-exact",
+};
+
+/** The name the floor reader of `decoding` reports. */
+export function floorName(decoding: FloorDecoding): string {
+  return FLOOR_NAMES[decoding];
+}
+
+function decoder(decoding: FloorDecoding): Parse {
+  const text = new TextDecoder();
+  if (decoding === "bytes") return (bytes) => bytes.length;
+  if (decoding === "parse") return (bytes) => JSON.parse(text.decode(bytes));
+  return (bytes) => {
+    const meta = JSON.parse(text.decode(bytes));
+    if (!parsedExactly(meta)) {
+      throw new Error("the floor read a meta that JSON.parse cannot read exactly");
+    }
+    return meta;
+  };
+}
+
+/**
+ * A reader on the floor client, decoding as `decoding` says. The MGET batches are those of
  * `batchedMgets`: `many(from, to)` is prepared for every `from` that is a multiple of `batch`.
  */
 export async function floorReader(
   redis: { host: string; port: number; db: number },
   keys: readonly string[],
   batch: number,
-  decode: boolean,
+  decoding: FloorDecoding,
 ): Promise<Reader> {
-  const text = new TextDecoder();
-  const connection = new FloorConnection(
-    decode ? (bytes) => JSON.parse(text.decode(bytes)) : (bytes) => bytes.length,
-  );
+  const connection = new FloorConnection(decoder(decoding));
   await connection.open(redis.host, redis.port);
   await connection.send(command(["SELECT", String(redis.db)]), STATUS);
   const gets = keys.map((key) => command(["GET", key]));
@@ -175,11 +205,11 @@ export async function floorReader(
   for (let from = 0; from < keys.length; from += batch) {
     mgets.set(from, command(["MGET", ...keys.slice(from, from + batch)]));
   }
-  const status = decode
-    ? (value: unknown) => value as { status: unknown }
-    : (value: unknown) => ({ status: value ? "SUCCESS" : null });
+  const status = decoding === "bytes"
+    ? (value: unknown) => ({ status: value ? "SUCCESS" : null })
+    : (value: unknown) => value as { status: unknown };
   return {
-    name: decode ? "floor + JSON.parse" : "floor, bytes only",
+    name: floorName(decoding),
     one: (i) => connection.send(gets[i]!, BULK).then(status),
     many: (from, to) => {
       const bytes = mgets.get(from);

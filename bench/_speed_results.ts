@@ -16,10 +16,11 @@ export interface GoalRow {
   /** The figures behind the value (medians of each side, ranges), for the table. */
   readonly detail: string;
   /**
-   * The best value the least possible client reaches in the same run (the floor client of
-   * `_floor_client.ts` for reads; for latency a bare subscriber that parses the meta, checks that
-   * JSON.parse read it exactly and resolves a waiting promise): when it misses the goal too, the
-   * goal is out of any (byte-exact, for latency) client's reach on this runtime and machine.
+   * The best value the least possible byte-exact client reaches in the same run (for reads the
+   * floor client of `_floor_client.ts`, which parses each meta and checks that JSON.parse read it
+   * exactly; for latency a bare subscriber that does the same and resolves a waiting promise):
+   * when it misses the goal too, the goal is out of any byte-exact client's reach on this runtime
+   * and machine.
    */
   readonly limit?: number;
 }
