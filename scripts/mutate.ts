@@ -289,6 +289,13 @@ const MUTANTS: Mutant[] = [
     tests: ["tests/first_errors_test.ts"],
   },
   {
+    name: "createBackend(): options for the driver it makes silently ignored beside { driver }",
+    file: "src/backend/refuse_with_driver.ts",
+    original: `  if (given.length === 0) return;`,
+    replacement: `  if (given.length >= 0) return;`,
+    tests: ["tests/first_errors_test.ts"],
+  },
+  {
     name: "HTTP subscriber: a closed stream's fetch aborted, its body not cancelled",
     file: "src/connection/drivers/_http_subscriber.ts",
     original: `    void this.#reader?.cancel().catch(() => {});\n`,

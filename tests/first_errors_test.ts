@@ -169,6 +169,42 @@ test("the edge createBackend() refuses memory:// and names the driver option tha
   assert.equal((await backend.getTaskMeta("t1")).result, 42);
 });
 
+test("options that configure the driver createBackend() would make are refused beside { driver }, by name only", async () => {
+  const named = (names: string, factory: string) => (e: unknown) =>
+    e instanceof TypeError &&
+    e.message.startsWith(`createBackend() was given a driver and ${names}, which configure`) &&
+    e.message.endsWith(`pass them to ${factory}`) && !e.message.includes(TOKEN);
+  assert.throws(
+    () =>
+      createEdgeBackend(undefined, {
+        driver: edgeMemoryDriver(),
+        streaming: httpStreaming(),
+        token: TOKEN,
+      }),
+    named("token, streaming", "httpDriver()"),
+  );
+  assert.throws(
+    () => createBackend(undefined, { driver: edgeMemoryDriver(), token: TOKEN, connection: {} }),
+    named("connection, token", "tcpDriver() or httpDriver()"),
+  );
+  // Celery's settings still go to the backend beside a driver, and undefined options are unset.
+  await using edge = createEdgeBackend(undefined, {
+    driver: edgeMemoryDriver(),
+    resultExpires: 60,
+    token: undefined,
+  });
+  await using main = createBackend(undefined, {
+    driver: edgeMemoryDriver(),
+    resultExpires: 60,
+    http: undefined,
+  });
+  for (const backend of [edge, main]) {
+    await backend.markAsDone("t1", 1);
+    assert.equal((await backend.getTaskMeta("t1")).result, 1);
+    assert.equal(backend.expires, 60);
+  }
+});
+
 test("a timeout past a runtime timer's 2^31-1 ms is refused in ms, and none in Celery's seconds", () => {
   // Node and Deno fire a longer timer at once: every command or request would time out.
   const tooLong = [2 ** 31, 1e12];

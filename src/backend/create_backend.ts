@@ -19,6 +19,7 @@ import {
 } from "../connection/drivers/tcp.ts";
 import type { RetryPolicy } from "../connection/retry.ts";
 import { SentinelBackend } from "./sentinel_backend.ts";
+import { refuseWithDriver } from "./refuse_with_driver.ts";
 import {
   maskUrl,
   parseRedisUrl,
@@ -77,7 +78,12 @@ export interface RedisConnectionOptions extends CelerySocketSettings {
 
 /** Options of {@linkcode createBackend}: Celery's settings plus connection settings. */
 export interface CreateBackendOptions extends RedisBackendOptions, RedisConnectionOptions {
-  /** A ready driver to use instead of one chosen from the URL. @default {undefined} */
+  /**
+   * A ready driver to use instead of one chosen from the URL. `connection`, `token` and `http`
+   * configure the driver made from the URL, so they are refused beside it (pass them to
+   * `tcpDriver()` or `httpDriver()`); Celery's connection settings apply to `redis://`,
+   * `rediss://` and `sentinel://` URLs only, as in Celery. @default {undefined}
+   */
   driver?: RedisDriver | undefined;
   /**
    * TCP driver settings that override what the URL and settings say (timeouts in milliseconds;
@@ -113,7 +119,7 @@ export interface CreateBackendOptions extends RedisBackendOptions, RedisConnecti
  * milliseconds, as everywhere else in the TypeScript API.
  * @returns A backend that owns its driver: closing the backend closes it.
  * @throws {TypeError} for a malformed URL, an unsupported scheme or a missing `masterName` (the
- * message hides passwords).
+ * message hides passwords), or `connection`, `token` or `http` beside `driver`.
  *
  * @example In-memory, for tests and local use
  * ```ts
@@ -141,7 +147,10 @@ export function createBackend(url?: string, options: CreateBackendOptions = {}):
   const settings: RedisBackendOptions = typeof named === "string"
     ? { ...split.settings, resultSerializer: serializerFactory(named) }
     : split.settings;
-  if (driver) return new RedisBackend(driver, settings);
+  if (driver) {
+    refuseWithDriver({ connection, token, http }, "tcpDriver() or httpDriver()");
+    return new RedisBackend(driver, settings);
+  }
   const target = url ?? "memory://";
   if (typeof target !== "string") throw new TypeError("The backend URL must be a string");
   const scheme = schemeOf(target);

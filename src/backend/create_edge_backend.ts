@@ -10,10 +10,14 @@ import { RedisBackend, type RedisBackendOptions } from "./redis_backend.ts";
 import type { RedisDriver } from "../connection/driver.ts";
 import { httpDriver, httpDriverFromUrl, type HttpUrlOptions } from "../connection/drivers/http.ts";
 import { redactUrl, schemeOf } from "../connection/redact_url.ts";
+import { refuseWithDriver } from "./refuse_with_driver.ts";
 
 /** Options of the edge `createBackend()`: Celery's settings plus the HTTP driver's. */
 export interface CreateEdgeBackendOptions extends RedisBackendOptions, HttpUrlOptions {
-  /** A ready driver to use instead of one chosen from the URL. */
+  /**
+   * A ready driver to use instead of one chosen from the URL. The HTTP driver's options (`token`,
+   * `env`, `streaming`, …) are refused beside it: pass them to `httpDriver()`.
+   */
   driver?: RedisDriver | undefined;
 }
 
@@ -32,7 +36,7 @@ export interface CreateEdgeBackendOptions extends RedisBackendOptions, HttpUrlOp
  * `requestTimeout` in milliseconds, `resultExpires` in seconds as in Celery).
  * @returns A backend that owns its driver.
  * @throws {TypeError} for `redis://` and other schemes that need a TCP socket, for `memory://`,
- * or a missing token.
+ * a missing token, or HTTP driver options beside `driver`.
  *
  * @example
  * ```ts
@@ -57,7 +61,6 @@ export function createEdgeBackend(
     streaming,
     ...settings
   } = options;
-  if (driver) return new RedisBackend(driver, settings);
   const http: HttpUrlOptions = {
     token,
     env,
@@ -67,6 +70,10 @@ export function createEdgeBackend(
     binaryWrites,
     streaming,
   };
+  if (driver) {
+    refuseWithDriver(http as Record<string, unknown>, "httpDriver()");
+    return new RedisBackend(driver, settings);
+  }
   if (url === undefined) return new RedisBackend(httpDriver(http), settings);
   const scheme = schemeOf(url);
   if (scheme === "memory") {
