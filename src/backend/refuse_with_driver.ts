@@ -1,7 +1,7 @@
 /**
  * A ready `driver` passed to `createBackend()` replaces the one it would make from the URL, so
  * the options that configure that driver would do nothing: they are refused rather than ignored
- * (a `streaming` or `token` that silently does nothing is a bug found in production).
+ * (a `streaming` or `token` that silently did nothing would be found only in production).
  *
  * @module
  */
