@@ -3,15 +3,15 @@
 // It uses the same socket as our TCP driver (the runtime's own API behind src's transport seam)
 // and does only what any client must: write the commands and find each reply's bytes; when asked,
 // it turns them into text and JSON.parse's it, and then, when asked, runs the check a byte-exact
-// reader must (_exact_json.ts). Less than any real client does: the command bytes are made before
-// the clock starts, the replies are read as the two shapes the workloads get (a bulk string, an
-// array of bulk strings) with no error replies, no limits and no checks of the framing. Its time
-// per result is therefore a floor: when the floor plus decoding already takes longer than a goal
-// allows, no client on this runtime that decodes as much can meet that goal, however its own code
-// is written.
+// reader must (kombu_json.ts's `plainAndExact`, the walk ours runs). Less than any real client
+// does: the command bytes are made before the clock starts, the replies are read as the two shapes
+// the workloads get (a bulk string, an array of bulk strings) with no error replies, no limits and
+// no checks of the framing. Its time per result is therefore a floor: when the floor plus decoding
+// already takes longer than a goal allows, no client on this runtime that decodes as much can meet
+// that goal, however its own code is written.
 import { runtimeAdapter } from "../src/connection/drivers/_transport.ts";
 import type { Transport } from "../src/connection/drivers/_transport_types.ts";
-import { parsedExactly } from "./_exact_json.ts";
+import { plainAndExact } from "../src/wire/serialization/kombu_json.ts";
 import type { Reader } from "./_readers.ts";
 
 const CR = 13;
@@ -159,7 +159,7 @@ function command(words: readonly string[]): Uint8Array {
 /**
  * How much of a reply the floor reader turns into a meta: nothing (its bytes), UTF-8 and
  * JSON.parse (the least work that yields the meta), or that and the check a byte-exact reader of
- * Celery's JSON must also run (`parsedExactly`), the floor for a byte-exact client such as ours.
+ * Celery's JSON must also run (`plainAndExact`), the floor for a byte-exact client such as ours.
  */
 export type FloorDecoding = "bytes" | "parse" | "exact";
 
@@ -180,7 +180,7 @@ function decoder(decoding: FloorDecoding): Parse {
   if (decoding === "parse") return (bytes) => JSON.parse(text.decode(bytes));
   return (bytes) => {
     const meta = JSON.parse(text.decode(bytes));
-    if (!parsedExactly(meta)) {
+    if (!plainAndExact(meta)) {
       throw new Error("the floor read a meta that JSON.parse cannot read exactly");
     }
     return meta;

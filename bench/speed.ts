@@ -36,7 +36,7 @@ import {
 } from "../mod.ts";
 import { batchedMgets, concurrentGets, type Mode, type Reader } from "./_readers.ts";
 import { floorName, floorReader } from "./_floor_client.ts";
-import { parsedExactly } from "./_exact_json.ts";
+import { plainAndExact } from "../src/wire/serialization/kombu_json.ts";
 import {
   bundleSize,
   esbuildVersion,
@@ -349,7 +349,7 @@ async function latency(redis: { host: string; port: number; db: number }) {
         const start = performance.now();
         const meta = JSON.parse(text.decode(message.payload));
         const parsedAt = performance.now();
-        if (decoding === "exact" && !parsedExactly(meta)) {
+        if (decoding === "exact" && !plainAndExact(meta)) {
           throw new Error("the bare subscriber read a meta JSON.parse cannot read exactly");
         }
         if (meta.status !== "SUCCESS") {
@@ -372,7 +372,7 @@ async function latency(redis: { host: string; port: number; db: number }) {
   for (let round = 0; round < 200; round++) {
     for (let i = 0; i < payloads.length; i++) {
       backend.metaFromPayload(ids[i]!, payloads[i]!);
-      parsedExactly(JSON.parse(text.decode(payloads[i]!)));
+      plainAndExact(JSON.parse(text.decode(payloads[i]!)));
     }
   }
   const store = (i: number) => {

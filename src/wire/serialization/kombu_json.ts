@@ -623,9 +623,10 @@ function walk(v: object, markers: boolean, depth: number): unknown {
 /**
  * Whether a JSON.parse result holds no object with a `__type__` key (no possible kombu marker)
  * and every number is what the exact parser gives (see {@linkcode inexactNumber}). Only for
- * values whose nesting is known to be shallow.
+ * values whose nesting is known to be shallow. Exported for the benchmarks' byte-exact floor,
+ * which must run the same check.
  */
-function plainAndExact(v: object): boolean {
+export function plainAndExact(v: object): boolean {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const item: unknown = v[i];
