@@ -238,7 +238,7 @@ test("a timeout past a runtime timer's 2^31-1 ms is refused in ms, and none in C
   }
   // The setting it replaced (true, or bare options) says how to write it now, and a value that
   // is no setting at all is named by its type only (it could be a token put in the wrong place).
-  for (const streaming of [true, { pollInterval: 100 }, "s3cret-token"]) {
+  for (const streaming of [true, { pollInterval: 100 }, "s3cret-token", null]) {
     assert.throws(
       () => httpDriver({ url: "https://h.example", token: "t", streaming: streaming as never }),
       (e: unknown) =>
@@ -247,6 +247,10 @@ test("a timeout past a runtime timer's 2^31-1 ms is refused in ms, and none in C
       JSON.stringify(streaming),
     );
   }
+  assert.throws(
+    () => httpDriver({ url: "https://h.example", token: "t", streaming: null as never }),
+    (e: unknown) => e instanceof TypeError && e.message.endsWith("got null"),
+  );
   // In seconds, as Celery's settings and URLs write them, a huge timeout means none (as Infinity).
   const options = tcpOptionsFromCelery(
     parseRedisUrl("redis://localhost:6379/0?socket_timeout=1e7&socket_connect_timeout=1e9"),

@@ -188,9 +188,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 /** The setting was `true` or options before it became an import: says how to write it now. */
 function oldStreamingSetting(value: unknown): TypeError {
   // The value itself is not shown: it could be anything, a token included.
-  const given = value === true
-    ? "true"
-    : typeof value === "object" && value !== null
+  const given = value === true || value === null
+    ? String(value)
+    : typeof value === "object"
     ? "an object of options (wrap them in httpStreaming())"
     : `a ${typeof value}`;
   return new TypeError(
