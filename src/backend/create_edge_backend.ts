@@ -71,7 +71,7 @@ export function createEdgeBackend(
     streaming,
   };
   if (driver) {
-    refuseWithDriver(http as Record<string, unknown>, "httpDriver()");
+    refuseWithDriver(http, "httpDriver()");
     return new RedisBackend(driver, settings);
   }
   if (url === undefined) return new RedisBackend(httpDriver(http), settings);

@@ -13,8 +13,9 @@
  * @param factories Where they belong instead, e.g. `httpDriver()`.
  * @throws {TypeError} naming the options that are set (never their values: one may be a token).
  */
-export function refuseWithDriver(options: Record<string, unknown>, factories: string): void {
-  const given = Object.keys(options).filter((name) => options[name] !== undefined);
+export function refuseWithDriver(options: object, factories: string): void {
+  const given = Object.entries(options).filter(([, value]) => value !== undefined)
+    .map(([name]) => name);
   if (given.length === 0) return;
   throw new TypeError(
     `createBackend() was given a driver and ${given.join(", ")}, which configure the driver it ` +
