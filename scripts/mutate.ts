@@ -97,6 +97,20 @@ const MUTANTS: Mutant[] = [
     tests: CHORD_TESTS,
   },
   {
+    name: "a stored value without a status read as a meta",
+    file: "src/wire/read_meta.ts",
+    original: `if (typeof meta.status !== "string") {`,
+    replacement: `if (typeof meta.status === "symbol") {`,
+    tests: ["tests/backend_memory_test.ts"],
+  },
+  {
+    name: "a stored array read as a meta (refused only for its missing status)",
+    file: "src/wire/read_meta.ts",
+    original: `typeof decoded !== "object" || Array.isArray(decoded)) {`,
+    replacement: `typeof decoded !== "object") {`,
+    tests: ["tests/backend_memory_test.ts"],
+  },
+  {
     name: "SUCCESS guard off (a later state overwrites SUCCESS)",
     file: "src/backend/redis_backend.ts",
     original: `=== "SUCCESS") return undefined;`,

@@ -324,7 +324,16 @@ export function defineBackendConformance(driverName: string, makeDriver: DriverF
     assert.ok(noType instanceof Error && noType.name === "ValueError", String(noType));
     assert.ok(noType.cause instanceof DecodeError && /exception type/.test(noType.message));
     await backend.driver.send(["SET", "celery-task-meta-not-meta", "[1, 2]"]);
-    await assert.rejects(backend.getTaskMeta("not-meta"), DecodeError);
+    await assert.rejects(
+      backend.getTaskMeta("not-meta"),
+      (e: unknown) =>
+        e instanceof DecodeError && /task not-meta is not a Celery meta object/.test(e.message),
+    );
+    await backend.driver.send(["SET", "celery-task-meta-no-status", '{"result": 1}']);
+    await assert.rejects(
+      backend.getTaskMeta("no-status"),
+      (e: unknown) => e instanceof DecodeError && /task no-status has no status/.test(e.message),
+    );
     // Nothing was overwritten by the failed reads.
     assert.equal(text(await backend.get("celery-task-meta-bad-json")), '{"status": "SUCC');
   });

@@ -20,6 +20,7 @@ import {
 } from "../errors.ts";
 import { KeyBuilder } from "../wire/keys.ts";
 import { buildMeta, type TaskMeta, type TaskRequest } from "../wire/meta.ts";
+import { taskMetaOf } from "../wire/read_meta.ts";
 import {
   asDecodeError,
   jsonSerializer,
@@ -426,28 +427,7 @@ export class RedisBackend implements AsyncDisposable {
   /** Decodes a stored task payload (`null` meaning no key) into its meta. */
   metaFromPayload(taskId: string, payload: Uint8Array | null): TaskMeta {
     if (payload === null || payload.length === 0) return { status: "PENDING", result: null };
-    const decoded = this.decode(payload, `the result of task ${taskId}`);
-    if (decoded === null || typeof decoded !== "object" || Array.isArray(decoded)) {
-      throw new DecodeError(`The stored result of task ${taskId} is not a Celery meta object`);
-    }
-    const meta = decoded as TaskMeta;
-    if (typeof meta.status !== "string") {
-      throw new DecodeError(`The stored result of task ${taskId} has no status`);
-    }
-    if (EXCEPTION_STATES.has(meta.status) && meta.result) {
-      try {
-        meta.result = TaskError.fromExceptionInfo(meta.result, {
-          taskId: typeof meta.task_id === "string" ? meta.task_id : taskId,
-          state: meta.status,
-          traceback: typeof meta.traceback === "string" ? meta.traceback : null,
-        });
-      } catch (error) {
-        throw asDecodeError(error, `the ${meta.status} record of task ${taskId}`);
-      }
-    } else if (EXCEPTION_STATES.has(meta.status)) {
-      meta.result = null;
-    }
-    return meta;
+    return taskMetaOf(taskId, this.decode(payload, `the result of task ${taskId}`));
   }
 
   /**
