@@ -70,6 +70,48 @@ export default {
   },
 };`;
 
+/**
+ * The floor of the read-and-wait Worker: the least a reader as hardened as ours carries. Our HTTP
+ * driver (timeouts, typed errors, retries, secrets kept out of messages, binary-safe replies),
+ * the byte-exact decoding within its limits and the meta checks `getTaskMeta()` makes, around a
+ * bare loop that polls until the task is ready or the deadline passes: no backend, no waiting API
+ * (no abort signal, no progress callback, no waits sharing one poll). What the read-and-wait
+ * Worker carries beyond it is the API.
+ */
+export const HARDENED_FLOOR_WORKER = `import { httpDriver } from ${
+  repoFile("src/connection/drivers/http.ts")
+};
+import { decodeKombuJson } from ${repoFile("src/wire/serialization/kombu_json.ts")};
+import { asDecodeError, refuseForeign } from ${repoFile("src/wire/serializers.ts")};
+import { taskMetaOf } from ${repoFile("src/wire/read_meta.ts")};
+import { checkId } from ${repoFile("src/wire/keys.ts")};
+import { READY_STATES } from ${repoFile("src/wire/states.ts")};
+export default {
+  async fetch(request, env) {
+    const id = checkId(new URL(request.url).searchParams.get("id") ?? "");
+    const driver = httpDriver({ env });
+    const deadline = Date.now() + 20000;
+    for (;;) {
+      const payload = await driver.send(["GET", "celery-task-meta-" + id]);
+      let meta = { status: "PENDING", result: null };
+      if (payload instanceof Uint8Array && payload.length > 0) {
+        let decoded;
+        try {
+          refuseForeign(payload, "json");
+          decoded = decodeKombuJson(payload);
+        } catch (error) {
+          throw asDecodeError(error, "the result of task " + id);
+        }
+        meta = taskMetaOf(id, decoded);
+      }
+      if (request.method !== "POST" || READY_STATES.has(meta.status) || Date.now() >= deadline) {
+        return Response.json({ status: meta.status });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  },
+};`;
+
 /** The same Worker's reads on @upstash/redis alone (the edge entry's only dependency). */
 export const UPSTASH_ONLY_WORKER = `import { Redis } from "@upstash/redis";
 export default {

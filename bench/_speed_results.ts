@@ -18,9 +18,9 @@ export interface GoalRow {
   /**
    * The best value the least possible byte-exact client reaches in the same run (for reads the
    * floor client of `_floor_client.ts`, which parses each meta and checks that JSON.parse read it
-   * exactly; for latency a bare subscriber that does the same and resolves a waiting promise):
-   * when it misses the goal too, the goal is out of any byte-exact client's reach on this runtime
-   * and machine.
+   * exactly; for latency a bare subscriber that does the same and resolves a waiting promise; for
+   * the bundle our HTTP driver and decoding polled in a bare loop, with no API): when it misses the
+   * goal too, the goal is out of any byte-exact client's reach on this runtime and machine.
    */
   readonly limit?: number;
 }

@@ -6,6 +6,7 @@
 import {
   bundleSize,
   esbuildVersion,
+  HARDENED_FLOOR_WORKER,
   READ_AND_WAIT_WORKER,
   repoFile,
   UPSTASH_ONLY_WORKER,
@@ -41,6 +42,11 @@ const entries: [string, string][] = [
     "edge.ts, createBackend + getTaskMeta only",
     `import { createBackend } from ${repoFile("edge.ts")};
 export default { fetch: async (_r, env) => Response.json(await createBackend(undefined, { env }).getTaskMeta("x")) };`,
+  ],
+  [
+    // The read-and-wait Worker's floor: the same reads and waits, as hardened, without the API.
+    "our HTTP driver + byte-exact decoding + meta checks, polled in a bare loop (the floor)",
+    HARDENED_FLOOR_WORKER,
   ],
   [
     // What any byte-exact reader carries whatever its driver and waiting code: the lower bound of

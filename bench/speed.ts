@@ -9,7 +9,8 @@
 //            decoding) receiving the same store's PUBLISH; samples alternate between them
 //   memory   heap of 100,000 pending new AsyncResult(id, backend).get() (all subscribed, the
 //            initial MGET done), after a full GC, minus the heap before them
-//   bundle   a Worker that reads and waits on the edge entry, minified, minus @upstash/redis alone
+//   bundle   a Worker that reads and waits on the edge entry, minified, minus @upstash/redis alone;
+//            its floor is the same reads and waits, as hardened, with no API (_edge_bundle.ts)
 // Reads and latency also run a floor, the least possible client (_floor_client.ts, parsing only
 // and byte-exact; for latency a bare subscriber that only decodes the meta, and one that also
 // checks what byte-exact reading needs and hands the meta to a waiting promise): a goal the
@@ -40,6 +41,7 @@ import { plainAndExact } from "../src/wire/serialization/kombu_json.ts";
 import {
   bundleSize,
   esbuildVersion,
+  HARDENED_FLOOR_WORKER,
   READ_AND_WAIT_WORKER,
   UPSTASH_ONLY_WORKER,
 } from "./_edge_bundle.ts";
@@ -510,6 +512,8 @@ function bundle() {
   }
   const worker = bundleSize("read-and-wait", READ_AND_WAIT_WORKER);
   const alone = bundleSize("upstash-only", UPSTASH_ONLY_WORKER);
+  const floor = bundleSize("hardened-floor", HARDENED_FLOOR_WORKER);
+  const floorKib = (floor.raw - alone.raw) / KIB;
   row(
     "bundle",
     "edge Worker (reads and waits), minified, over @upstash/redis alone",
@@ -520,7 +524,15 @@ function bundle() {
     `${(worker.raw / KIB).toFixed(1)} KiB vs ${(alone.raw / KIB).toFixed(1)} KiB ` +
       `(gzip ${(worker.gzip / KIB).toFixed(1)} vs ${
         (alone.gzip / KIB).toFixed(1)
-      }), esbuild ${version}`,
+      }), esbuild ${version}; the floor, with no API: +${floorKib.toFixed(1)}`,
+    floorKib,
+  );
+  notes.push(
+    `Bundle floor: our HTTP driver, the byte-exact decoding and getTaskMeta()'s meta checks ` +
+      `around a bare poll loop, with no backend and no waiting API (bench/_edge_bundle.ts): ` +
+      `${(floor.raw / KIB).toFixed(1)} KiB, +${floorKib.toFixed(1)} over @upstash/redis ` +
+      `(gzip +${((floor.gzip - alone.gzip) / KIB).toFixed(1)}). What the Worker carries beyond ` +
+      `it is the API: createBackend() and waitForResult().`,
   );
 }
 
