@@ -14,7 +14,8 @@
 // Scenarios: 1 waiter (one pending at a time); 1,000 waiters pending, results stored one at a time
 // (the next once the previous waiter resolved: 1,000 → 1 pending); 1,000 waiters pending, all
 // 1,000 results stored at once (a burst: latency includes queueing behind the others). Before
-// every single store the process idles ≥1 ms, so each result finds its waiter asleep.
+// every single store the process idles ≥1 ms, so each result finds its waiter asleep; with one
+// waiter, the bare subscribers take the same steps before the clock as ours (idleAsOursDoes).
 //
 //   ioredis     a bare ioredis subscriber timing the full store (1 waiter), when bench/node_modules
 //               has it
@@ -237,6 +238,18 @@ async function measureOurs(
 
 // ---- floor -----------------------------------------------------------------------------------
 
+/**
+ * The steps ours takes between subscribing and the clock for one waiter (a 1 ms poll for the
+ * subscription, a PING round trip, a 1 ms pause), for a bare subscriber to take too: this VM wakes
+ * slower the longer it idled, so unequal idling biases the comparison (it did, against ours, in
+ * speed.ts).
+ */
+async function idleAsOursDoes(ping: () => Promise<unknown>): Promise<void> {
+  await sleep(1);
+  await ping();
+  await sleep(1);
+}
+
 async function measureFloor(
   redis: { host: string; port: number; db: number },
   writer: Driver,
@@ -272,7 +285,7 @@ async function measureFloor(
   for (let i = 0; i < ids.length; i++) {
     arrived.clear();
     await subscriber.subscribe([keyOf(ids[i]!)]);
-    await sleep(1);
+    await idleAsOursDoes(() => driver.send(["PING"]));
     const t0 = performance.now();
     void send(ids[i]!, payloads[i]!);
     await waitFor(1);
@@ -352,7 +365,7 @@ async function measureIoredis(
     const key = keyOf(ids[i]!);
     arrived.clear();
     await client.subscribe(key);
-    await sleep(1);
+    await idleAsOursDoes(() => client.ping());
     const got = new Promise<void>((resolve) => (wake = resolve));
     const t0 = performance.now();
     void store(writer, ids[i]!, payloads[i]!);
