@@ -54,6 +54,7 @@ import {
   flag,
   fmt,
   heapAfterGc,
+  idleAsOursDoes,
   isBun,
   median,
   metaPayloads,
@@ -419,13 +420,8 @@ async function latency(redis: { host: string; port: number; db: number }) {
     } else {
       decoding = kind === 1 ? "none" : kind === 2 ? "parse" : "exact";
       await subscriber.subscribe([key]);
-      // The same steps before the clock as ours takes (a 1 ms poll for the subscription, a PING
-      // round trip, a 1 ms pause): this machine wakes slower the longer it idled, ~100 µs per idle
-      // ms on a bad day, so unequal idling would bias the comparison (it did, against ours).
-      await sleep(1);
-      await bare.send(["PING"]);
       const got = new Promise<void>((resolve) => (arrived = resolve));
-      await sleep(1);
+      await idleAsOursDoes(() => bare.send(["PING"]));
       t0 = performance.now();
       stores.push(store(i));
       await got;

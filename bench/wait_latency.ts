@@ -15,7 +15,7 @@
 // (the next once the previous waiter resolved: 1,000 → 1 pending); 1,000 waiters pending, all
 // 1,000 results stored at once (a burst: latency includes queueing behind the others). Before
 // every single store the process idles ≥1 ms, so each result finds its waiter asleep; with one
-// waiter, the bare subscribers take the same steps before the clock as ours (idleAsOursDoes).
+// waiter, the bare subscribers take the same steps before the clock as ours (idleAsOursDoes in _util.ts).
 //
 //   ioredis     a bare ioredis subscriber timing the full store (1 waiter), when bench/node_modules
 //               has it
@@ -42,6 +42,7 @@ import {
   celeryPython,
   fmt,
   hasFlag,
+  idleAsOursDoes,
   median,
   metaPayloads,
   numberFlag,
@@ -237,18 +238,6 @@ async function measureOurs(
 }
 
 // ---- floor -----------------------------------------------------------------------------------
-
-/**
- * The steps ours takes between subscribing and the clock for one waiter (a 1 ms poll for the
- * subscription, a PING round trip, a 1 ms pause), for a bare subscriber to take too: this VM wakes
- * slower the longer it idled, so unequal idling biases the comparison (it did, against ours, in
- * speed.ts).
- */
-async function idleAsOursDoes(ping: () => Promise<unknown>): Promise<void> {
-  await sleep(1);
-  await ping();
-  await sleep(1);
-}
 
 async function measureFloor(
   redis: { host: string; port: number; db: number },
